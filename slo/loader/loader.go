@@ -10,7 +10,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"sync"
 	"strings"
 
 	"github.com/slokeeper/slokeeper/internal/ynode"
@@ -70,9 +72,10 @@ func Parse(files []File, opts Options) Result {
 	res := Result{InvalidFiles: map[string]bool{}}
 	importers := Importers()
 	batches := make([][]ynode.Doc, len(importers))
-	for _, f := range files {
+	parsed := parseAll(files)
+	for i, f := range files {
 		res.Files = append(res.Files, f.Name)
-		docs, ps := ynode.ParseFile(f.Name, f.Data)
+		docs, ps := parsed[i].docs, parsed[i].ps
 		res.Problems = append(res.Problems, ps...)
 	docLoop:
 		for _, d := range docs {
@@ -118,6 +121,35 @@ func Parse(files []File, opts Options) Result {
 	sort.SliceStable(res.SLOs, func(i, j int) bool { return res.SLOs[i].ID() < res.SLOs[j].ID() })
 	res.Problems.Sort()
 	return res
+}
+
+type parsedFile struct {
+	docs []ynode.Doc
+	ps   slo.Problems
+}
+
+// parseAll splits every file into YAML documents, on all cores: YAML parsing
+// is most of the cost of loading thousands of files.
+func parseAll(files []File) []parsedFile {
+	out := make([]parsedFile, len(files))
+	workers := min(runtime.GOMAXPROCS(0), len(files))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i].docs, out[i].ps = ynode.ParseFile(files[i].Name, files[i].Data)
+			}
+		}()
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
 }
 
 // safeImport runs an importer and turns a panic into a problem: a bug in one
