@@ -30,16 +30,16 @@
 // custom resource (error_query/errorQuery, page_alert/pageAlert, ...); both
 // spellings are accepted in both formats, one of them per field.
 //
-// Refused, each with one line saying why: SLI plugins (sli.plugin) and SLO
-// plugin chains (slo_plugins, slos[].plugins), which are Go code run inside
-// Sloth; a chain of only sloth.dev/core/debug/v1 plugins, which just log, is
-// ignored with a warning. AlertWindows catalogs are not SLOs: they are
-// ignored with a one-line warning.
+// Refused with one line saying why: an SLI plugin (sli.plugin, one line per
+// SLO), SLO plugin chains (slo_plugins, slos[].plugins: one line per
+// document, at the first chain, naming the others), which are Go code run
+// inside Sloth, and AlertWindows catalogs, which are not SLOs. A chain made
+// only of sloth.dev/core/debug/v1 plugins, which just log and change no rule,
+// is ignored with a warning.
 package sloth
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -66,6 +66,17 @@ const DefaultPeriod = 30 * 24 * time.Hour
 
 const apiGroupPrefix = "sloth.slok.dev/"
 
+// done reports the keys of m that were not read as unknown fields, with a
+// suggestion among known, the keys the format allows there.
+func done(m *ynode.Map, known ...string) {
+	for _, k := range known {
+		if !m.Has(k) {
+			m.Ignore(k)
+		}
+	}
+	m.Done()
+}
+
 // Accepts says whether the document is a Sloth spec: `version: prometheus/v1`
 // or any sloth.slok.dev apiVersion (so that a wrong version or kind gets a
 // precise error here rather than "unsupported apiVersion").
@@ -91,6 +102,8 @@ type importer struct {
 	dec *ynode.Decoder
 	// k8s is true for the custom resource: its keys are camelCase.
 	k8s bool
+	// refused collects the plugin chains refused in the document.
+	refused []refusedChain
 }
 
 func importDoc(d ynode.Doc, ps *slo.Problems) []slo.SLO {
@@ -109,6 +122,7 @@ func importDoc(d ynode.Doc, ps *slo.Problems) []slo.SLO {
 			return nil
 		}
 		root.Ignore("version")
+		defer im.reportPlugins()
 		return im.service(root)
 	}
 	root.Ignore("apiVersion")
@@ -136,10 +150,11 @@ func importDoc(d ynode.Doc, ps *slo.Problems) []slo.SLO {
 	}
 	root.Ignore("status")
 	spec := root.Sub("spec")
-	root.Done()
+	done(root, "apiVersion", "kind", "metadata", "spec", "status")
 	if !ok || spec == nil {
 		return nil
 	}
+	defer im.reportPlugins()
 	return im.service(spec)
 }
 
@@ -160,10 +175,13 @@ func readObjectMeta(md *ynode.Map) {
 	md.StringMap("labels")
 	md.StringMap("annotations")
 	md.Ignore(objectMetaFields...)
-	md.Done()
+	done(md, "name", "namespace", "labels", "annotations")
 }
 
-// alertWindows reports a Sloth AlertWindows catalog with one warning.
+// alertWindows refuses a Sloth AlertWindows catalog with one line. It is an
+// error, not a warning: custom windows (or a 7d catalog used with a 7d
+// default period) change how the Sloth SLOs alert, and slokeeper would not
+// apply them; the user has to decide to drop them.
 func (im *importer) alertWindows(root *ynode.Map) {
 	period := ""
 	if spec := ynode.Resolve(root.Get("spec")); spec != nil && spec.Kind == yaml.MappingNode {
@@ -174,7 +192,7 @@ func (im *importer) alertWindows(root *ynode.Map) {
 		}
 	}
 	root.Ignore(root.Keys()...)
-	root.Warnf("kind", "ignored: a Sloth AlertWindows catalog%s sets Sloth's process-wide burn-rate windows and holds no SLO; slokeeper sets tiers per SLO (alerting.tiers in the native spec) and imports Sloth SLOs with a 30d period and the SRE Workbook tiers", period)
+	root.Errorf("kind", "a Sloth AlertWindows catalog%s is not an SLO spec: it sets Sloth's process-wide burn-rate windows, while slokeeper sets burn-rate tiers per SLO (alerting.tiers in the native spec) and imports Sloth SLOs with a 30d period and the SRE Workbook tiers; leave this file out of the spec paths", period)
 }
 
 // alt returns which spelling of a field the map uses: Sloth's plain format
@@ -204,8 +222,8 @@ type svc struct {
 	labels     map[string]string
 	labelsPos  slo.Pos
 	hasLabels  bool
-	// refused is set when the service-level plugin chain is refused: none of
-	// the document's SLOs is returned.
+	// refused is set when the service is missing or the service-level
+	// plugin chain is refused: none of the document's SLOs is returned.
 	refused bool
 }
 
@@ -214,21 +232,25 @@ type svc struct {
 func (im *importer) service(m *ynode.Map) []slo.SLO {
 	var sv svc
 	ok := m.Require("service", "slos")
-	sv.service, _ = m.String("service")
+	var hasService bool
+	sv.service, hasService = m.String("service")
+	// Without a service the SLOs have no identity: they are checked but not
+	// returned, so that validation does not report the same problem again.
+	sv.refused = !hasService
 	sv.servicePos = m.PosOf("service")
 	if m.Has("labels") {
 		sv.labels = m.StringMap("labels")
 		sv.labelsPos = m.PosOf("labels")
 		sv.hasLabels = true
 	}
-	if key := im.alt(m, "slo_plugins", "sloPlugins"); m.Has(key) {
-		sv.refused = im.plugins(m, key)
+	if key := im.alt(m, "slo_plugins", "sloPlugins"); m.Has(key) && im.plugins(m, key) {
+		sv.refused = true
 	}
 	items := m.List("slos")
 	if ok && items != nil && len(items) == 0 {
 		m.Errorf("slos", "the list of SLOs is empty")
 	}
-	m.Done()
+	done(m, "service", "labels", "slo_plugins", "sloPlugins", "slos")
 	var out []slo.SLO
 	for _, it := range items {
 		sm := im.dec.Map(it.Node, it.Path)
@@ -298,7 +320,7 @@ func (im *importer) slo(m *ynode.Map, sv svc) (slo.SLO, bool) {
 	if a := m.Sub("alerting"); a != nil {
 		im.alerting(a, &s)
 	}
-	m.Done()
+	done(m, "name", "objective", "description", "labels", "plugins", "sli", "alerting")
 	return s, ok
 }
 
@@ -314,13 +336,13 @@ func (im *importer) sli(m *ynode.Map, s *slo.SLO) bool {
 	}
 	switch len(present) {
 	case 0:
-		m.Done()
+		done(m, "events", "raw", "plugin")
 		m.Errorf("", "one of events or raw is required")
 		return false
 	case 1:
 	default:
 		m.Ignore(present...)
-		m.Done()
+		done(m, "events", "raw", "plugin")
 		m.Errorf(present[1], "only one SLI type per SLO: found %s", strings.Join(present, " and "))
 		return false
 	}
@@ -333,12 +355,12 @@ func (im *importer) sli(m *ynode.Map, s *slo.SLO) bool {
 				}
 			}
 		}
-		m.Done()
+		done(m, "events", "raw", "plugin")
 		m.Errorf("plugin", "SLI plugin%s cannot be imported: Sloth SLI plugins run inside Sloth's Go interpreter; slokeeper cannot run them: rewrite the SLI as events or raw queries (the rules Sloth generated from the plugin show its queries)", id)
 		return false
 	}
 	sub := m.Sub(present[0])
-	m.Done()
+	done(m, "events", "raw", "plugin")
 	if sub == nil {
 		return false
 	}
@@ -349,8 +371,10 @@ func (im *importer) sli(m *ynode.Map, s *slo.SLO) bool {
 	}
 	ok := true
 	q := &slo.QuerySLI{}
+	var known []string
 	switch present[0] {
 	case "events":
+		known = []string{"error_query", "errorQuery", "total_query", "totalQuery"}
 		errKey := im.alt(sub, "error_query", "errorQuery")
 		totalKey := im.alt(sub, "total_query", "totalQuery")
 		ok = sub.Require(errKey, totalKey)
@@ -359,13 +383,14 @@ func (im *importer) sli(m *ynode.Map, s *slo.SLO) bool {
 		q.Total, hasTotal = query(totalKey, slo.FieldTotal)
 		ok = ok && hasErr && hasTotal
 	case "raw":
+		known = []string{"error_ratio_query", "errorRatioQuery"}
 		key := im.alt(sub, "error_ratio_query", "errorRatioQuery")
 		ok = sub.Require(key)
 		var has bool
 		q.ErrorRatio, has = query(key, slo.FieldErrorRatio)
 		ok = ok && has
 	}
-	sub.Done()
+	done(sub, known...)
 	s.SLI = slo.SLI{Kind: slo.SLIQuery, Query: q}
 	return ok
 }
@@ -418,7 +443,7 @@ func (im *importer) alerting(m *ynode.Map, s *slo.SLO) {
 		// Sloth writes no alert at all for this SLO.
 		a.Disabled = true
 	}
-	m.Done()
+	done(m, "name", "labels", "annotations", "page_alert", "pageAlert", "ticket_alert", "ticketAlert")
 }
 
 // readAlert reads page_alert or ticket_alert.
@@ -431,7 +456,7 @@ func readAlert(m *ynode.Map) slo.TierOverride {
 		o.Labels, o.Severity = takeSeverity(m.StringMap("labels"))
 	}
 	o.Annotations = m.StringMap("annotations")
-	m.Done()
+	done(m, "disable", "labels", "annotations")
 	return o
 }
 
@@ -485,16 +510,30 @@ var pluginHints = map[string]string{
 	"sloth.dev/contrib/rule_intervals/v1":              "slokeeper chooses rule group intervals itself",
 	"sloth.dev/contrib/denominator_corrected_rules/v1": "slokeeper's long-window ratios are already weighted by traffic",
 	"sloth.dev/contrib/validate_victoria_metrics/v1":   "slokeeper checks queries as PromQL, so MetricsQL-only functions cannot be used",
-	"sloth.dev/core/sli_rules/v1":                      "slokeeper writes its own recording rules",
-	"sloth.dev/core/metadata_rules/v1":                 "slokeeper writes its own metadata rules",
-	"sloth.dev/core/alert_rules/v1":                    "slokeeper writes its own alerting rules",
-	"sloth.dev/core/validate/v1":                       "slokeeper validates specs itself",
+}
+
+// corePlugins are Sloth's default plugins: listed in a chain (usually with
+// overridePrevious) they restore Sloth's own generation, which slokeeper
+// replaces; they are named in a refusal only when nothing else is.
+var corePlugins = map[string]bool{
+	"sloth.dev/core/validate/v1":       true,
+	"sloth.dev/core/sli_rules/v1":      true,
+	"sloth.dev/core/metadata_rules/v1": true,
+	"sloth.dev/core/alert_rules/v1":    true,
+}
+
+// refusedChain is an SLO plugin chain that cannot be imported.
+type refusedChain struct {
+	pos      slo.Pos
+	ids      []string
+	override bool
 }
 
 // plugins handles an SLO plugin chain (slo_plugins at the service level,
-// plugins on an SLO) with exactly one problem, and reports whether it is
-// refused. The chain's own structure is not checked: it is either ignored or
-// refused as a whole.
+// plugins on an SLO) and reports whether it is refused. The chain's own
+// structure is not checked: it is either ignored, with one warning, or
+// refused as a whole; refused chains are reported together by
+// reportPlugins, in one line per document.
 func (im *importer) plugins(m *ynode.Map, key string) (refused bool) {
 	n := m.Get(key)
 	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
@@ -515,28 +554,54 @@ func (im *importer) plugins(m *ynode.Map, key string) (refused bool) {
 		m.Warnf(key, "ignored: Sloth's %s plugin only logs while Sloth generates rules and changes none of them", DebugPlugin)
 		return false
 	}
-	var hints []string
-	seen := map[string]bool{}
-	for _, id := range ids {
-		if h, ok := pluginHints[id]; ok && !seen[id] {
-			hints = append(hints, id+": "+h)
-		}
-		seen[id] = true
-	}
-	sort.Strings(hints)
-	what := "Sloth SLO plugins cannot be imported"
-	if list := strings.Join(uniq(ids), ", "); list != "" {
-		what += " (" + clip(list) + ")"
-	}
-	msg := what + ": they are Go code that Sloth runs to change the rules it generates, and slokeeper generates its own rules; remove the plugin chain"
-	if override {
-		msg += "; overridePrevious replaces Sloth's own rule generation"
-	}
-	if len(hints) > 0 {
-		msg += " (" + strings.Join(hints, "; ") + ")"
-	}
-	m.Errorf(key, "%s", msg)
+	im.refused = append(im.refused, refusedChain{pos: m.PosOf(key), ids: ids, override: override})
 	return true
+}
+
+// reportPlugins reports the document's refused plugin chains in one line,
+// at the first of them.
+func (im *importer) reportPlugins() {
+	if len(im.refused) == 0 {
+		return
+	}
+	var ids []string
+	override := false
+	for _, c := range im.refused {
+		ids = append(ids, c.ids...)
+		override = override || c.override
+	}
+	var named []string
+	for _, id := range uniq(ids) {
+		if id == DebugPlugin || corePlugins[id] {
+			continue
+		}
+		if h, ok := pluginHints[id]; ok {
+			id += ": " + h
+		}
+		named = append(named, clip(id))
+	}
+	if len(named) == 0 {
+		for _, id := range uniq(ids) {
+			if id != DebugPlugin {
+				named = append(named, clip(id))
+			}
+		}
+	}
+	what := "Sloth SLO plugins cannot be imported"
+	if len(named) > 0 {
+		what += " (" + strings.Join(named, "; ") + ")"
+	} else if override {
+		what = "Sloth SLO plugins with overridePrevious cannot be imported"
+	}
+	remove := "remove the plugin chain"
+	if len(im.refused) > 1 {
+		var others []string
+		for _, c := range im.refused[1:] {
+			others = append(others, fmt.Sprintf("%s at line %d", c.pos.Path, c.pos.Line))
+		}
+		remove = "remove the plugin chains, this one and " + strings.Join(others, ", ")
+	}
+	im.dec.Problems.Add(im.refused[0].pos, "%s: Sloth runs them as Go code to change the rules it generates, while slokeeper generates its own rules; %s", what, remove)
 }
 
 // pluginChain reads the plugin ids and overridePrevious of a chain leniently.
