@@ -4,26 +4,109 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 
 	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/slokeeper/slokeeper/artifacts"
+	"github.com/slokeeper/slokeeper/internal/atomicfile"
 )
 
 type generateCmd struct {
-	out   string
-	paths []string
+	out        string
+	namespace  string
+	ruleLabels map[string]string
+	dashboard  string
+	paths      []string
 }
 
 func (c *generateCmd) name() string { return "generate" }
 func (c *generateCmd) register(app *kingpin.Application) {
-	cmd := app.Command("generate", "Generate Prometheus rules (and more) from SLO specs into a directory.")
-	cmd.Flag("output", "Output directory.").Short('o').Required().StringVar(&c.out)
+	cmd := app.Command("generate", "Generate Prometheus rule files, PrometheusRule manifests and Mimir/Cortex ruler payloads from SLO specs. Same input, byte-identical output.")
+	cmd.Flag("output", "Output directory; its rules/, prometheusrule/ and mimir/ folders are owned by slokeeper (files it no longer generates are removed).").Short('o').Required().StringVar(&c.out)
+	cmd.Flag("k8s.namespace", "Namespace of the PrometheusRule objects.").StringVar(&c.namespace)
+	cmd.Flag("k8s.rule-label", "Label on the PrometheusRule objects, for the operator's ruleSelector (repeatable), e.g. role=alert-rules.").StringMapVar(&c.ruleLabels)
+	cmd.Flag("dashboard.url", "Dashboard URL put on alerts; {service}, {slo} and {team} are replaced.").StringVar(&c.dashboard)
 	cmd.Arg("path", "Spec files or directories.").Required().StringsVar(&c.paths)
 }
 
 func (c *generateCmd) run(ctx context.Context, stdout, stderr io.Writer) int {
-	if _, ok := loadSpecs(ctx, c.paths, stderr); !ok {
+	res, ok := loadSpecs(ctx, c.paths, stderr)
+	if !ok {
 		return exitInvalid
 	}
-	fmt.Fprintln(stderr, "slokeeper: generate: being built")
-	return exitInvalid
+	opts := artifacts.Options{Namespace: c.namespace, RuleLabels: c.ruleLabels}
+	opts.Rules.DashboardURL = c.dashboard
+	files, err := artifacts.Build(res.SLOs, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "slokeeper: %v\n", err)
+		return exitInvalid
+	}
+	written, unchanged, removed, err := writeTree(c.out, files)
+	if err != nil {
+		fmt.Fprintf(stderr, "slokeeper: writing %s: %v\n", c.out, err)
+		return exitInvalid
+	}
+	fmt.Fprintf(stdout, "%d SLO(s): %d file(s) written, %d unchanged, %d removed in %s\n", len(res.SLOs), written, unchanged, removed, c.out)
+	return exitOK
+}
+
+// writeTree writes files under dir atomically, then removes the files of
+// slokeeper's folders that were not generated this time.
+func writeTree(dir string, files []artifacts.File) (written, unchanged, removed int, err error) {
+	keep := map[string]bool{}
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		keep[p] = true
+		changed, err := atomicfile.Write(p, f.Data, 0o644)
+		if err != nil {
+			return written, unchanged, removed, err
+		}
+		if changed {
+			written++
+		} else {
+			unchanged++
+		}
+	}
+	for _, sub := range artifacts.Dirs() {
+		root := filepath.Join(dir, sub)
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if os.IsNotExist(err) {
+					return nil
+				}
+				return err
+			}
+			if d.IsDir() || keep[p] {
+				return nil
+			}
+			if err := os.Remove(p); err != nil {
+				return err
+			}
+			removed++
+			return nil
+		})
+		if err != nil {
+			return written, unchanged, removed, err
+		}
+		removeEmptyDirs(root)
+	}
+	return written, unchanged, removed, nil
+}
+
+// removeEmptyDirs removes the empty folders below root (not root itself).
+func removeEmptyDirs(root string) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			p := filepath.Join(root, e.Name())
+			removeEmptyDirs(p)
+			_ = os.Remove(p) // fails, as wanted, when not empty
+		}
+	}
 }

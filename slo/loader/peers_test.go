@@ -68,6 +68,9 @@ func TestPeerSpecs(t *testing.T) {
 			t.Fatal(err)
 		}
 		loaded += len(res.SLOs)
+		if len(res.SLOs) > 0 {
+			roundTrip(t, res.SLOs) // convert --to native keeps every SLO as it was
+		}
 		nfiles += len(res.Files)
 		errorsByFile := map[string][]string{}
 		for _, p := range res.Problems {

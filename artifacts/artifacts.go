@@ -1,0 +1,74 @@
+// Package artifacts assembles everything `slokeeper generate` writes, as a
+// pure function of the SLOs: file paths (relative to the output directory)
+// and contents. Writing them is the caller's job.
+package artifacts
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+
+	"github.com/slokeeper/slokeeper/rules"
+	"github.com/slokeeper/slokeeper/slo"
+)
+
+// Output folders, relative to the output directory.
+const (
+	DirRules          = "rules"
+	DirPrometheusRule = "prometheusrule"
+	DirMimir          = "mimir"
+)
+
+// Dirs lists the folders Build writes, which a writer owns and may prune.
+func Dirs() []string { return []string{DirRules, DirPrometheusRule, DirMimir} }
+
+// File is one generated file.
+type File struct {
+	Path string // slash-separated, relative to the output directory
+	Data []byte
+}
+
+// Options tune generation.
+type Options struct {
+	Rules rules.Options
+	// Namespace is the Kubernetes namespace of PrometheusRule objects ("" for none).
+	Namespace string
+	// RuleLabels are put on PrometheusRule objects so the operator's
+	// ruleSelector picks them (e.g. prometheus: k8s, role: alert-rules).
+	RuleLabels map[string]string
+}
+
+var unsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// Build generates every artefact for slos, sorted by path.
+func Build(slos []slo.SLO, opts Options) ([]File, error) {
+	out, err := rules.Generate(slos, opts.Rules)
+	if err != nil {
+		return nil, fmt.Errorf("generating rules: %w", err)
+	}
+	var files []File
+	for _, svc := range out.ServiceNames() {
+		data, err := out.MarshalRuleFile(svc)
+		if err != nil {
+			return nil, fmt.Errorf("rendering the rule file of %s: %w", svc, err)
+		}
+		files = append(files, File{Path: path.Join(DirRules, rules.RuleFileName(svc)), Data: data})
+		pr, err := out.PrometheusRule(svc, opts.Namespace, opts.RuleLabels)
+		if err != nil {
+			return nil, fmt.Errorf("rendering the PrometheusRule of %s: %w", svc, err)
+		}
+		files = append(files, File{Path: path.Join(DirPrometheusRule, out.ObjectName(svc)+".yaml"), Data: pr})
+		groups, err := out.RulerGroups(svc)
+		if err != nil {
+			return nil, fmt.Errorf("rendering the ruler groups of %s: %w", svc, err)
+		}
+		// One file per ruler request: mimir/<namespace>/<group>.yaml is the
+		// body of POST /prometheus/config/v1/rules/<namespace>.
+		for _, g := range groups {
+			files = append(files, File{Path: path.Join(DirMimir, g.Namespace, unsafe.ReplaceAllString(g.Name, "_")+".yaml"), Data: g.Body})
+		}
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	return files, nil
+}
