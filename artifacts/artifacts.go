@@ -41,34 +41,63 @@ type Options struct {
 
 var unsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-// Build generates every artefact for slos, sorted by path.
+// Build generates every artefact for slos, sorted by path. It holds them
+// all in memory; Each streams them for large inputs.
 func Build(slos []slo.SLO, opts Options) ([]File, error) {
-	out, err := rules.Generate(slos, opts.Rules)
-	if err != nil {
-		return nil, fmt.Errorf("generating rules: %w", err)
-	}
 	var files []File
-	for _, svc := range out.ServiceNames() {
-		data, err := out.MarshalRuleFile(svc)
-		if err != nil {
-			return nil, fmt.Errorf("rendering the rule file of %s: %w", svc, err)
-		}
-		files = append(files, File{Path: path.Join(DirRules, rules.RuleFileName(svc)), Data: data})
-		pr, err := out.PrometheusRule(svc, opts.Namespace, opts.RuleLabels)
-		if err != nil {
-			return nil, fmt.Errorf("rendering the PrometheusRule of %s: %w", svc, err)
-		}
-		files = append(files, File{Path: path.Join(DirPrometheusRule, out.ObjectName(svc)+".yaml"), Data: pr})
-		groups, err := out.RulerGroups(svc)
-		if err != nil {
-			return nil, fmt.Errorf("rendering the ruler groups of %s: %w", svc, err)
-		}
-		// One file per ruler request: mimir/<namespace>/<group>.yaml is the
-		// body of POST /prometheus/config/v1/rules/<namespace>.
-		for _, g := range groups {
-			files = append(files, File{Path: path.Join(DirMimir, g.Namespace, unsafe.ReplaceAllString(g.Name, "_")+".yaml"), Data: g.Body})
-		}
+	err := Each(slos, opts, func(f File) error {
+		files = append(files, f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil
+}
+
+// Each generates the artefacts service by service and hands every file to
+// fn as soon as it is rendered, so memory stays bounded by one service.
+func Each(slos []slo.SLO, opts Options, fn func(File) error) error {
+	err := rules.GenerateEach(slos, opts.Rules, func(out *rules.Output) error {
+		for _, svc := range out.ServiceNames() {
+			if err := serviceFiles(out, svc, opts, fn); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("generating rules: %w", err)
+	}
+	return nil
+}
+
+func serviceFiles(out *rules.Output, svc string, opts Options, fn func(File) error) error {
+	data, err := out.MarshalRuleFile(svc)
+	if err != nil {
+		return fmt.Errorf("rendering the rule file of %s: %w", svc, err)
+	}
+	if err := fn(File{Path: path.Join(DirRules, rules.RuleFileName(svc)), Data: data}); err != nil {
+		return err
+	}
+	pr, err := out.PrometheusRule(svc, opts.Namespace, opts.RuleLabels)
+	if err != nil {
+		return fmt.Errorf("rendering the PrometheusRule of %s: %w", svc, err)
+	}
+	if err := fn(File{Path: path.Join(DirPrometheusRule, out.ObjectName(svc)+".yaml"), Data: pr}); err != nil {
+		return err
+	}
+	groups, err := out.RulerGroups(svc)
+	if err != nil {
+		return fmt.Errorf("rendering the ruler groups of %s: %w", svc, err)
+	}
+	// One file per ruler request: mimir/<namespace>/<group>.yaml is the
+	// body of POST /prometheus/config/v1/rules/<namespace>.
+	for _, g := range groups {
+		if err := fn(File{Path: path.Join(DirMimir, g.Namespace, unsafe.ReplaceAllString(g.Name, "_")+".yaml"), Data: g.Body}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

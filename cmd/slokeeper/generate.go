@@ -39,12 +39,9 @@ func (c *generateCmd) run(ctx context.Context, stdout, stderr io.Writer) int {
 	}
 	opts := artifacts.Options{Namespace: c.namespace, RuleLabels: c.ruleLabels}
 	opts.Rules.DashboardURL = c.dashboard
-	files, err := artifacts.Build(res.SLOs, opts)
-	if err != nil {
-		fmt.Fprintf(stderr, "slokeeper: %v\n", err)
-		return exitInvalid
-	}
-	written, unchanged, removed, err := writeTree(c.out, files)
+	written, unchanged, removed, err := writeTree(c.out, func(emit func(artifacts.File) error) error {
+		return artifacts.Each(res.SLOs, opts, emit)
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "slokeeper: writing %s: %v\n", c.out, err)
 		return exitInvalid
@@ -53,22 +50,27 @@ func (c *generateCmd) run(ctx context.Context, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// writeTree writes files under dir atomically, then removes the files of
-// slokeeper's folders that were not generated this time.
-func writeTree(dir string, files []artifacts.File) (written, unchanged, removed int, err error) {
+// writeTree writes the files produced by gen under dir atomically, one by
+// one as they come, then removes the files of slokeeper's folders that were
+// not generated this time. Nothing is removed when generation fails.
+func writeTree(dir string, gen func(emit func(artifacts.File) error) error) (written, unchanged, removed int, err error) {
 	keep := map[string]bool{}
-	for _, f := range files {
+	err = gen(func(f artifacts.File) error {
 		p := filepath.Join(dir, filepath.FromSlash(f.Path))
 		keep[p] = true
 		changed, err := atomicfile.Write(p, f.Data, 0o644)
 		if err != nil {
-			return written, unchanged, removed, err
+			return err
 		}
 		if changed {
 			written++
 		} else {
 			unchanged++
 		}
+		return nil
+	})
+	if err != nil {
+		return written, unchanged, removed, err
 	}
 	for _, sub := range artifacts.Dirs() {
 		root := filepath.Join(dir, sub)
