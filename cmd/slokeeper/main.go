@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		&convertCmd{},
 		&generateCmd{},
 		&versionCmd{},
+		&serveCmd{},
 	}
 	for _, c := range cmds {
 		c.register(app)

@@ -1,0 +1,524 @@
+// Package daemon is `slokeeper serve`: a level-triggered reconcile loop
+// (load specs, keep the last good version of broken files, generate, deliver
+// the rules, reload Prometheus when something changed), the periodic budget
+// reads, and the HTTP API.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/client_golang/prometheus"
+	commoncfg "github.com/prometheus/common/config"
+
+	"github.com/slokeeper/slokeeper/artifacts"
+	"github.com/slokeeper/slokeeper/budget"
+	"github.com/slokeeper/slokeeper/config"
+	"github.com/slokeeper/slokeeper/internal/atomicfile"
+	"github.com/slokeeper/slokeeper/rules"
+	"github.com/slokeeper/slokeeper/slo"
+	"github.com/slokeeper/slokeeper/slo/loader"
+)
+
+// Options tune a Daemon.
+type Options struct {
+	Logger *slog.Logger
+	// Registry receives the daemon's metrics and is served on /metrics
+	// (default: a new registry).
+	Registry *prometheus.Registry
+	// Debounce is how long spec changes settle before a reconcile (default 1s).
+	Debounce time.Duration
+	// Querier overrides the Prometheus client (tests).
+	Querier budget.Querier
+}
+
+// Daemon is the long-running service. Create it with New, start it with Run.
+type Daemon struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	reg    *prometheus.Registry
+	reader *budget.Reader
+	httpc  *http.Client // reload requests
+	opts   Options
+
+	trigger chan chan error
+
+	mu        sync.RWMutex
+	state     state
+	lastGood  map[string][]slo.SLO // file -> SLOs of its last valid version
+	reloadDue bool                 // a reload failed: retry even without change
+
+	m metrics
+}
+
+// state is what the API serves, replaced as a whole by each reconcile.
+type state struct {
+	slos         []slo.SLO
+	byID         map[string]*slo.SLO
+	rules        *rules.Output
+	problems     slo.Problems
+	invalidFiles []string
+	keptSLOs     []string // IDs running from the last good version of a broken file
+	reconciledAt time.Time
+	lastError    string
+}
+
+type metrics struct {
+	slosLoaded, slosKept, invalidFiles prometheus.Gauge
+	reconcileDuration                  prometheus.Histogram
+	reconcileErrors, reconciles        prometheus.Counter
+	deliveries                         *prometheus.CounterVec
+	reloads                            *prometheus.CounterVec
+	lastReconcileSuccess               prometheus.Gauge
+}
+
+// New builds a daemon from a checked configuration.
+func New(cfg *config.Config, opts Options) (*Daemon, error) {
+	if cfg.Rules.Mode == config.ModeMimir {
+		return nil, errors.New("rules.mode mimir: delivery to the Mimir/Cortex ruler is not implemented yet; use files or prometheus-operator")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	if opts.Debounce <= 0 {
+		opts.Debounce = time.Second
+	}
+	d := &Daemon{cfg: cfg, log: opts.Logger, reg: opts.Registry, opts: opts, trigger: make(chan chan error, 16), lastGood: map[string][]slo.SLO{}}
+	d.state.byID = map[string]*slo.SLO{}
+	q := opts.Querier
+	if q == nil {
+		hc, err := cfg.Prometheus.HTTP.ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("prometheus: %w", err)
+		}
+		rt, err := commoncfg.NewRoundTripperFromConfig(hc, "prometheus")
+		if err != nil {
+			return nil, fmt.Errorf("prometheus: %w", err)
+		}
+		c, err := api.NewClient(api.Config{Address: cfg.Prometheus.URL, RoundTripper: rt})
+		if err != nil {
+			return nil, fmt.Errorf("prometheus: %w", err)
+		}
+		q = v1.NewAPI(c)
+	}
+	d.reader = budget.NewReader(q, budget.Options{
+		Interval:   cfg.Intervals.BudgetRead,
+		Timeout:    cfg.Prometheus.Timeout,
+		MaxBackoff: max(5*time.Minute, cfg.Intervals.BudgetRead),
+		Logger:     d.log.With("component", "budget"),
+		Registerer: d.reg,
+	})
+	// Reloads go to the Prometheus being fed, with its credentials.
+	hc, err := cfg.Prometheus.HTTP.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
+	}
+	rt, err := commoncfg.NewRoundTripperFromConfig(hc, "prometheus-reload")
+	if err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
+	}
+	d.httpc = &http.Client{Transport: rt, Timeout: cfg.Rules.ReloadTimeout}
+	d.initMetrics()
+	return d, nil
+}
+
+func (d *Daemon) initMetrics() {
+	d.m = metrics{
+		slosLoaded:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "slokeeper_slos", Help: "SLOs applied (including those kept from the last good version of a broken file)."}),
+		slosKept:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "slokeeper_slos_kept_from_last_good", Help: "SLOs running from the last good version of a spec file that now has errors."}),
+		invalidFiles: prometheus.NewGauge(prometheus.GaugeOpts{Name: "slokeeper_spec_files_invalid", Help: "Spec files with errors."}),
+		reconcileDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "slokeeper_reconcile_duration_seconds", Help: "Duration of a reconcile (load, generate, deliver).",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}),
+		reconciles:      prometheus.NewCounter(prometheus.CounterOpts{Name: "slokeeper_reconciles_total", Help: "Reconciles run."}),
+		reconcileErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "slokeeper_reconcile_errors_total", Help: "Reconciles that failed."}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slokeeper_rule_deliveries_total", Help: "Rule files written or removed, by mode and operation.",
+		}, []string{"mode", "op"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slokeeper_prometheus_reloads_total", Help: "Prometheus reloads requested, by result.",
+		}, []string{"result"}),
+		lastReconcileSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "slokeeper_reconcile_last_success_timestamp_seconds", Help: "Unix time of the last good reconcile."}),
+	}
+	d.reg.MustRegister(d.m.slosLoaded, d.m.slosKept, d.m.invalidFiles, d.m.reconcileDuration, d.m.reconciles,
+		d.m.reconcileErrors, d.m.deliveries, d.m.reloads, d.m.lastReconcileSuccess)
+	for _, op := range []string{"write", "remove"} {
+		d.m.deliveries.WithLabelValues(d.cfg.Rules.Mode, op)
+	}
+	for _, r := range []string{"success", "failure"} {
+		d.m.reloads.WithLabelValues(r)
+	}
+}
+
+// Reader is the budget reader.
+func (d *Daemon) Reader() *budget.Reader { return d.reader }
+
+// Trigger asks for a reconcile and returns a channel that receives its
+// result. It never blocks; when requests pile up they share one reconcile.
+func (d *Daemon) Trigger() <-chan error {
+	ch := make(chan error, 1)
+	select {
+	case d.trigger <- ch:
+	default:
+		ch <- errors.New("too many reconcile requests queued")
+	}
+	return ch
+}
+
+// Run reconciles on start, on every Trigger, on spec changes (debounced)
+// and every resync interval, and reads budgets, until ctx ends.
+func (d *Daemon) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Add(1)
+	go func() { defer wg.Done(); d.reader.Run(ctx) }()
+
+	changed := make(chan struct{}, 1)
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		d.log.Warn("watching spec files is off; relying on the periodic resync", "err", err)
+	} else {
+		defer w.Close()
+		wg.Add(1)
+		go func() { defer wg.Done(); d.watch(ctx, w, changed) }()
+	}
+	resync := time.NewTicker(d.cfg.Intervals.Resync)
+	defer resync.Stop()
+	reconcile := func(reason string, waiters []chan error) {
+		err := d.Reconcile(ctx)
+		for _, w := range waiters {
+			w <- err
+		}
+		if err != nil {
+			d.log.Error("reconcile failed", "reason", reason, "err", err)
+		}
+		if w != nil {
+			d.addWatches(w)
+		}
+	}
+	reconcile("start", nil)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ch := <-d.trigger:
+			waiters := []chan error{ch}
+			for len(d.trigger) > 0 {
+				waiters = append(waiters, <-d.trigger)
+			}
+			reconcile("request", waiters)
+		case <-changed:
+			reconcile("spec change", nil)
+		case <-resync.C:
+			reconcile("resync", nil)
+		}
+	}
+}
+
+// watch turns file events into one signal per quiet period.
+func (d *Daemon) watch(ctx context.Context, w *fsnotify.Watcher, changed chan<- struct{}) {
+	var timer *time.Timer
+	var fire <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			if timer != nil {
+				timer.Stop()
+			}
+			return
+		case ev, ok := <-w.Events:
+			if !ok {
+				return
+			}
+			if !ev.Has(fsnotify.Write) && !ev.Has(fsnotify.Create) && !ev.Has(fsnotify.Remove) && !ev.Has(fsnotify.Rename) {
+				continue
+			}
+			if timer == nil {
+				timer = time.NewTimer(d.opts.Debounce)
+			} else {
+				timer.Reset(d.opts.Debounce)
+			}
+			fire = timer.C
+		case err, ok := <-w.Errors:
+			if !ok {
+				return
+			}
+			d.log.Warn("watching spec files", "err", err)
+		case <-fire:
+			fire = nil
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// addWatches watches every directory the specs are read from.
+func (d *Daemon) addWatches(w *fsnotify.Watcher) {
+	for _, p := range d.cfg.Specs {
+		base := p
+		if hasMeta(p) {
+			base = filepath.Dir(p)
+		}
+		st, err := os.Stat(base)
+		if err != nil {
+			continue
+		}
+		if !st.IsDir() {
+			_ = w.Add(filepath.Dir(base))
+			continue
+		}
+		_ = filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
+			if err == nil && e.IsDir() {
+				if p != base && strings.HasPrefix(e.Name(), ".") {
+					return filepath.SkipDir
+				}
+				_ = w.Add(p)
+			}
+			return nil
+		})
+	}
+}
+
+func hasMeta(p string) bool { return strings.ContainsAny(p, "*?[") }
+
+// specPaths expands the configured globs; plain paths are kept as they are
+// so that a missing one is reported by the loader.
+func specPaths(patterns []string) []string {
+	var out []string
+	for _, p := range patterns {
+		if !hasMeta(p) {
+			out = append(out, p)
+			continue
+		}
+		m, _ := filepath.Glob(p) // patterns were checked with the configuration
+		out = append(out, m...)
+	}
+	return out
+}
+
+// Reconcile loads, generates and delivers once.
+func (d *Daemon) Reconcile(ctx context.Context) (err error) {
+	start := time.Now()
+	d.m.reconciles.Inc()
+	defer func() {
+		d.m.reconcileDuration.Observe(time.Since(start).Seconds())
+		d.mu.Lock()
+		d.state.reconciledAt = start
+		d.state.lastError = ""
+		if err != nil {
+			d.state.lastError = err.Error()
+		}
+		d.mu.Unlock()
+		if err != nil {
+			d.m.reconcileErrors.Inc()
+		} else {
+			d.m.lastReconcileSuccess.SetToCurrentTime()
+		}
+	}()
+	res, err := loader.Load(ctx, specPaths(d.cfg.Specs), loader.Options{})
+	if err != nil {
+		return fmt.Errorf("loading specs: %w", err)
+	}
+	slos, kept, invalid := d.merge(res)
+	for _, p := range res.Problems {
+		if p.Severity == slo.Error {
+			d.log.Warn("spec problem", "problem", p.String())
+		}
+	}
+	d.m.slosLoaded.Set(float64(len(slos)))
+	d.m.slosKept.Set(float64(len(kept)))
+	d.m.invalidFiles.Set(float64(len(invalid)))
+	opts := d.artifactOptions()
+	files, err := artifacts.Build(slos, opts)
+	if err != nil {
+		return err
+	}
+	out, err := rules.Generate(slos, opts.Rules)
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*slo.SLO, len(slos))
+	for i := range slos {
+		byID[slos[i].ID()] = &slos[i]
+	}
+	d.mu.Lock()
+	d.state.slos, d.state.byID, d.state.rules = slos, byID, out
+	d.state.problems, d.state.invalidFiles, d.state.keptSLOs = res.Problems, invalid, kept
+	d.mu.Unlock()
+	return d.deliver(ctx, files, out)
+}
+
+func (d *Daemon) artifactOptions() artifacts.Options {
+	r := d.cfg.Rules
+	return artifacts.Options{
+		Namespace:  r.Namespace,
+		RuleLabels: r.Labels,
+		Rules: rules.Options{
+			Tiers:         d.cfg.Tiers,
+			ShortInterval: r.ShortInterval,
+			LongInterval:  r.LongInterval,
+			AlertInterval: r.AlertInterval,
+			DashboardURL:  r.DashboardURL,
+		},
+	}
+}
+
+// merge updates the last good SLOs per file from a load and returns the SLOs
+// to apply: those of valid files, plus the last good ones of broken files
+// (unless a valid file now defines the same SLO).
+func (d *Daemon) merge(res loader.Result) (slos []slo.SLO, kept, invalid []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	byFile := map[string][]slo.SLO{}
+	for _, s := range res.SLOs {
+		byFile[s.Source.File] = append(byFile[s.Source.File], s)
+	}
+	present := map[string]bool{}
+	for _, f := range res.Files {
+		present[f] = true
+	}
+	for f := range res.InvalidFiles {
+		present[f] = true
+		invalid = append(invalid, f)
+	}
+	sort.Strings(invalid)
+	for f := range d.lastGood {
+		if !present[f] {
+			delete(d.lastGood, f) // removed file: its SLOs go
+		}
+	}
+	for _, f := range res.Files {
+		if !res.InvalidFiles[f] {
+			d.lastGood[f] = byFile[f]
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range res.SLOs {
+		seen[s.ID()] = true
+	}
+	slos = append(slos, res.SLOs...)
+	for _, f := range invalid {
+		for _, s := range d.lastGood[f] {
+			if !seen[s.ID()] {
+				seen[s.ID()] = true
+				slos = append(slos, s)
+				kept = append(kept, s.ID())
+			}
+		}
+	}
+	sort.SliceStable(slos, func(i, j int) bool { return slos[i].ID() < slos[j].ID() })
+	return slos, kept, invalid
+}
+
+// deliver writes the files of the configured mode into the directory,
+// removes those slokeeper no longer generates, and reloads Prometheus when
+// something changed (or a previous reload failed).
+func (d *Daemon) deliver(ctx context.Context, files []artifacts.File, out *rules.Output) error {
+	r := d.cfg.Rules
+	var sub string
+	var owned func(name string) bool
+	switch r.Mode {
+	case config.ModeFiles:
+		sub = artifacts.DirRules
+		owned = func(n string) bool { return strings.HasPrefix(n, "slo-") && strings.HasSuffix(n, ".rules.yml") }
+	case config.ModePrometheusOperator:
+		sub = artifacts.DirPrometheusRule
+		// Objects are named "<prefix>-<service>": own the files with that prefix.
+		prefix := strings.TrimSuffix(out.ObjectName("x"), "x")
+		owned = func(n string) bool { return strings.HasPrefix(n, prefix) && strings.HasSuffix(n, ".yaml") }
+	default:
+		return fmt.Errorf("rules.mode %s: not supported", r.Mode)
+	}
+	keep := map[string]bool{}
+	changed := false
+	for _, f := range files {
+		dir, name := path.Split(f.Path)
+		if strings.TrimSuffix(dir, "/") != sub {
+			continue
+		}
+		keep[name] = true
+		c, err := atomicfile.Write(filepath.Join(r.Directory, name), f.Data, 0o644)
+		if err != nil {
+			return fmt.Errorf("delivering rules: %w", err)
+		}
+		if c {
+			changed = true
+			d.m.deliveries.WithLabelValues(r.Mode, "write").Inc()
+			d.log.Info("rule file written", "file", name)
+		}
+	}
+	entries, err := os.ReadDir(r.Directory)
+	if err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("listing %s: %w", r.Directory, err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || keep[e.Name()] || !owned(e.Name()) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(r.Directory, e.Name())); err != nil {
+			return fmt.Errorf("removing %s: %w", e.Name(), err)
+		}
+		changed = true
+		d.m.deliveries.WithLabelValues(r.Mode, "remove").Inc()
+		d.log.Info("rule file removed", "file", e.Name())
+	}
+	if r.Mode != config.ModeFiles || r.ReloadURL == "" {
+		return nil
+	}
+	d.mu.Lock()
+	due := changed || d.reloadDue
+	d.mu.Unlock()
+	if !due {
+		return nil
+	}
+	err = d.reload(ctx)
+	d.mu.Lock()
+	d.reloadDue = err != nil
+	d.mu.Unlock()
+	return err
+}
+
+// reload POSTs the reload URL and checks the answer.
+func (d *Daemon) reload(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.cfg.Rules.ReloadURL, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := d.httpc.Do(req)
+	if err != nil {
+		d.m.reloads.WithLabelValues("failure").Inc()
+		return fmt.Errorf("reloading Prometheus: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode/100 != 2 {
+		d.m.reloads.WithLabelValues("failure").Inc()
+		return fmt.Errorf("reloading Prometheus: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	d.m.reloads.WithLabelValues("success").Inc()
+	d.log.Info("Prometheus reloaded")
+	return nil
+}
