@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 
+	"github.com/slokeeper/slokeeper/dashboards"
 	"github.com/slokeeper/slokeeper/rules"
 	"github.com/slokeeper/slokeeper/slo"
 )
@@ -18,10 +19,11 @@ const (
 	DirRules          = "rules"
 	DirPrometheusRule = "prometheusrule"
 	DirMimir          = "mimir"
+	DirDashboards     = "dashboards"
 )
 
 // Dirs lists the folders Build writes, which a writer owns and may prune.
-func Dirs() []string { return []string{DirRules, DirPrometheusRule, DirMimir} }
+func Dirs() []string { return []string{DirRules, DirPrometheusRule, DirMimir, DirDashboards} }
 
 // File is one generated file.
 type File struct {
@@ -37,6 +39,11 @@ type Options struct {
 	// RuleLabels are put on PrometheusRule objects so the operator's
 	// ruleSelector picks them (e.g. prometheus: k8s, role: alert-rules).
 	RuleLabels map[string]string
+	// Dashboards tunes the Grafana dashboards; its Tiers default to the
+	// rules' tiers so thresholds drawn match the alerts.
+	Dashboards dashboards.Options
+	// Provisioning describes Grafana's file provisioning of the dashboards.
+	Provisioning dashboards.Provisioning
 }
 
 var unsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
@@ -69,6 +76,21 @@ func Each(slos []slo.SLO, opts Options, fn func(File) error) error {
 	})
 	if err != nil {
 		return fmt.Errorf("generating rules: %w", err)
+	}
+	dopts := opts.Dashboards
+	if dopts.Tiers == nil {
+		dopts.Tiers = opts.Rules.Tiers
+	}
+	prov := opts.Provisioning
+	prov.Dir = DirDashboards
+	files, err := dashboards.Files(slos, dopts, prov)
+	if err != nil {
+		return fmt.Errorf("generating dashboards: %w", err)
+	}
+	for _, f := range files {
+		if err := fn(File{Path: f.Path, Data: f.Data}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/slokeeper/slokeeper/artifacts"
+	"github.com/slokeeper/slokeeper/dashboards"
 	"github.com/slokeeper/slokeeper/internal/atomicfile"
 )
 
@@ -19,16 +20,20 @@ type generateCmd struct {
 	namespace  string
 	ruleLabels map[string]string
 	dashboard  string
+	prov       dashboards.Provisioning
 	paths      []string
 }
 
 func (c *generateCmd) name() string { return "generate" }
 func (c *generateCmd) register(app *kingpin.Application) {
-	cmd := app.Command("generate", "Generate Prometheus rule files, PrometheusRule manifests and Mimir/Cortex ruler payloads from SLO specs. Same input, byte-identical output.")
-	cmd.Flag("output", "Output directory; its rules/, prometheusrule/ and mimir/ folders are owned by slokeeper (files it no longer generates are removed).").Short('o').Required().StringVar(&c.out)
+	cmd := app.Command("generate", "Generate Prometheus rule files, PrometheusRule manifests, Mimir/Cortex ruler payloads and Grafana dashboards (with a provisioning file) from SLO specs. Same input, byte-identical output.")
+	cmd.Flag("output", "Output directory; its rules/, prometheusrule/, mimir/ and dashboards/ folders are owned by slokeeper (files it no longer generates are removed).").Short('o').Required().StringVar(&c.out)
 	cmd.Flag("k8s.namespace", "Namespace of the PrometheusRule objects.").StringVar(&c.namespace)
 	cmd.Flag("k8s.rule-label", "Label on the PrometheusRule objects, for the operator's ruleSelector (repeatable), e.g. role=alert-rules.").StringMapVar(&c.ruleLabels)
 	cmd.Flag("dashboard.url", "Dashboard URL put on alerts; {service}, {slo} and {team} are replaced.").StringVar(&c.dashboard)
+	cmd.Flag("grafana.folder", "Grafana folder of the provisioned dashboards.").Default(dashboards.DefaultFolder).StringVar(&c.prov.Folder)
+	cmd.Flag("grafana.folder-uid", "UID of that folder.").Default(dashboards.DefaultFolderUID).StringVar(&c.prov.FolderUID)
+	cmd.Flag("grafana.dashboards-path", "Where Grafana reads the dashboard files from (the provider's options.path).").Default("/var/lib/grafana/dashboards/slokeeper").StringVar(&c.prov.Path)
 	cmd.Arg("path", "Spec files or directories.").Required().StringsVar(&c.paths)
 }
 
@@ -37,7 +42,7 @@ func (c *generateCmd) run(ctx context.Context, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitInvalid
 	}
-	opts := artifacts.Options{Namespace: c.namespace, RuleLabels: c.ruleLabels}
+	opts := artifacts.Options{Namespace: c.namespace, RuleLabels: c.ruleLabels, Provisioning: c.prov}
 	opts.Rules.DashboardURL = c.dashboard
 	written, unchanged, removed, err := writeTree(c.out, func(emit func(artifacts.File) error) error {
 		return artifacts.Each(res.SLOs, opts, emit)

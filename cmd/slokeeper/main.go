@@ -50,6 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		&generateCmd{},
 		&versionCmd{},
 		&serveCmd{},
+		&dashboardsPushCmd{},
 	}
 	for _, c := range cmds {
 		c.register(app)

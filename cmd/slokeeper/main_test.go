@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/slokeeper/slokeeper/dashboards/grafana/grafanatest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,5 +46,62 @@ func TestValidate(t *testing.T) {
 				t.Errorf("code %d, stdout %q, stderr %q", code, out, errs)
 			}
 		})
+	}
+}
+
+func TestDashboardsPush(t *testing.T) {
+	fake := grafanatest.NewServer("sa-token", "")
+	defer fake.Close()
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("sa-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"dashboards", "push", "--grafana.url", fake.URL, "--grafana.token-file", tokenFile, "../../testdata/slos"}
+	code, out, errs := runCLI(t, args...)
+	if code != 0 || !strings.Contains(out, "written, 0 unchanged") {
+		t.Fatalf("first push: code %d, %q, %q", code, out, errs)
+	}
+	writes := fake.DashboardWrites()
+	code, out, _ = runCLI(t, args...)
+	if code != 0 || !strings.Contains(out, " 0 written") || fake.DashboardWrites() != writes {
+		t.Errorf("second push must write nothing: %q, writes %d -> %d", out, writes, fake.DashboardWrites())
+	}
+	// A wrong token: exit 1, and the token never printed.
+	if err := os.WriteFile(tokenFile, []byte("wrong-secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = runCLI(t, args...)
+	if code != 1 || strings.Contains(out+errs, "wrong-secret") || !strings.Contains(errs, "401") {
+		t.Errorf("bad token: code %d, %q, %q", code, out, errs)
+	}
+}
+
+func TestGenerateWritesEverything(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, errs := runCLI(t, "generate", "-o", out, "../../testdata/slos")
+	if code != 0 {
+		t.Fatalf("generate: %d %s %s", code, stdout, errs)
+	}
+	for _, f := range []string{"rules/slo-checkout.rules.yml", "prometheusrule/slokeeper-checkout.yaml", "mimir/slokeeper-checkout/slo_checkout_alerts.yaml",
+		"dashboards/slo-checkout.json", "dashboards/red-catalog.json", "dashboards/slokeeper-overview.json", "dashboards/slokeeper-use-nodes.json", "dashboards/slokeeper-provider.yaml"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+	// Same input, same bytes: a second run writes nothing.
+	code, stdout, _ = runCLI(t, "generate", "-o", out, "../../testdata/slos")
+	if code != 0 || !strings.Contains(stdout, " 0 file(s) written") {
+		t.Errorf("second run: %s", stdout)
+	}
+	// A file slokeeper no longer generates is removed; others are kept.
+	stale := filepath.Join(out, "rules", "slo-gone.rules.yml")
+	mine := filepath.Join(out, "README")
+	_ = os.WriteFile(stale, []byte("groups: []\n"), 0o644)
+	_ = os.WriteFile(mine, []byte("x"), 0o644)
+	if code, stdout, _ = runCLI(t, "generate", "-o", out, "../../testdata/slos"); code != 0 || !strings.Contains(stdout, "1 removed") {
+		t.Errorf("pruning: %s", stdout)
+	}
+	if _, err := os.Stat(mine); err != nil {
+		t.Error("a file outside slokeeper's folders was removed")
 	}
 }
