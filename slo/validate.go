@@ -201,7 +201,7 @@ func (v *validator) labels(s *SLO) {
 	seen := map[string]bool{}
 	for _, g := range s.GroupBy {
 		switch {
-		case !model.LabelName(g).IsValidLegacy():
+		case !model.LegacyValidation.IsValidLabelName(g):
 			v.ps.Add(s.At(FieldGroupBy), "invalid label name %q", g)
 		case IsReservedLabel(g):
 			v.ps.Add(s.At(FieldGroupBy), "label %q is one slokeeper's series carry (%s): aggregating by it would collide; relabel it in the query or drop it", g, strings.Join(ReservedLabelNames(), ", "))
@@ -217,7 +217,7 @@ func (v *validator) labels(s *SLO) {
 func (v *validator) labelMap(s *SLO, f Field, what string, m map[string]string, groupBy map[string]bool) {
 	for _, k := range SortedKeys(m) {
 		switch {
-		case !model.LabelName(k).IsValidLegacy() || strings.HasPrefix(k, "__"):
+		case !model.LegacyValidation.IsValidLabelName(k) || strings.HasPrefix(k, "__"):
 			v.ps.Add(s.At(f), "invalid %s name %q: use letters, digits and underscores, not starting with a digit or __", what, k)
 		case IsReservedLabel(k) && !(k == "severity" && f == FieldAlertLabels):
 			v.ps.Add(s.At(f), "%s %q collides with a label slokeeper sets (%s)", what, k, strings.Join(ReservedLabelNames(), ", "))
@@ -268,7 +268,7 @@ func (v *validator) alerting(s *SLO) {
 			v.ps.Add(pos, "tier %s: short window %s is under 1m: rates need at least two scrapes", t.Name, FormatDuration(t.Short))
 		}
 		for _, k := range SortedKeys(t.Labels) {
-			if !model.LabelName(k).IsValidLegacy() || (IsReservedLabel(k) && k != "severity") {
+			if !model.LegacyValidation.IsValidLabelName(k) || (IsReservedLabel(k) && k != "severity") {
 				v.ps.Add(pos, "tier %s: label %q is invalid or set by slokeeper", t.Name, k)
 			}
 		}

@@ -459,7 +459,7 @@ func printSelector(name string, ms []*labels.Matcher) string {
 	if name != "" {
 		nm := labels.MustNewMatcher(labels.MatchEqual, model.MetricNameLabel, name)
 		vs.LabelMatchers = append([]*labels.Matcher{nm}, vs.LabelMatchers...)
-		if model.IsValidLegacyMetricName(name) {
+		if model.LegacyValidation.IsValidMetricName(name) {
 			vs.Name = name
 		}
 	}
