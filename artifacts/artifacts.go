@@ -83,14 +83,11 @@ func Each(slos []slo.SLO, opts Options, fn func(File) error) error {
 	}
 	prov := opts.Provisioning
 	prov.Dir = DirDashboards
-	files, err := dashboards.Files(slos, dopts, prov)
+	err = dashboards.EachFile(slos, dopts, prov, func(f dashboards.File) error {
+		return fn(File{Path: f.Path, Data: f.Data})
+	})
 	if err != nil {
 		return fmt.Errorf("generating dashboards: %w", err)
-	}
-	for _, f := range files {
-		if err := fn(File{Path: f.Path, Data: f.Data}); err != nil {
-			return err
-		}
 	}
 	return nil
 }

@@ -161,3 +161,44 @@ func yamlString(s string) string {
 	b.WriteByte('"')
 	return b.String()
 }
+
+// EachFile renders the same files as Files, handing each to fn as soon as it
+// is rendered: the per-service dashboards one service at a time, then the
+// shared ones and the provider file. Memory stays bounded by one service,
+// which matters for thousands of services.
+func EachFile(slos []slo.SLO, opts Options, prov Provisioning, fn func(File) error) error {
+	opts = opts.withDefaults()
+	prov = prov.withDefaults()
+	emit := func(d Dashboard) error {
+		data, err := d.JSON()
+		if err != nil {
+			return fmt.Errorf("dashboard %s: %w", d.UID, err)
+		}
+		return fn(File{Path: prov.Dir + "/" + d.UID + ".json", Data: data})
+	}
+	byService := groupByService(slos)
+	if err := emit(Overview(slos, opts)); err != nil {
+		return err
+	}
+	for _, svc := range slo.SortedKeys(byService) {
+		if err := emit(SLODetail(svc, byService[svc], opts)); err != nil {
+			return err
+		}
+		if err := emit(RED(svc, byService[svc], opts)); err != nil {
+			return err
+		}
+	}
+	if !opts.NoNodes {
+		if err := emit(USENodes(opts)); err != nil {
+			return err
+		}
+	}
+	for _, k := range opts.Platform {
+		if d, ok := Platform(k, opts); ok {
+			if err := emit(d); err != nil {
+				return err
+			}
+		}
+	}
+	return fn(File{Path: prov.Dir + "/" + ProviderFile, Data: ProviderYAML(prov)})
+}
