@@ -5,6 +5,7 @@ package slo
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -378,8 +379,8 @@ func (a Alerting) ResolveTiers(base []Tier) []Tier {
 	}
 	out := make([]Tier, 0, len(src))
 	for _, t := range src {
-		t.Labels = copyMap(t.Labels)
-		t.Annotations = copyMap(t.Annotations)
+		t.Labels = maps.Clone(t.Labels)
+		t.Annotations = maps.Clone(t.Annotations)
 		if o, ok := a.Tiers[t.Name]; ok {
 			t = o.apply(t)
 		}
@@ -421,17 +422,6 @@ func (o TierOverride) apply(t Tier) Tier {
 		t.Annotations[k] = v
 	}
 	return t
-}
-
-func copyMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // SortedKeys returns the keys of m in order.

@@ -40,6 +40,7 @@ package sloth
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -286,7 +287,7 @@ func (im *importer) slo(m *ynode.Map, sv svc) (slo.SLO, bool) {
 	s.SetPos(slo.FieldObjective, m.PosOf("objective"))
 	s.Description, _ = m.String("description")
 
-	labels := copyMap(sv.labels)
+	labels := maps.Clone(sv.labels)
 	if sv.hasLabels {
 		s.SetPos(slo.FieldLabels, sv.labelsPos)
 	}
@@ -483,20 +484,9 @@ func cloneOverride(o slo.TierOverride) slo.TierOverride {
 		v := *o.Severity
 		c.Severity = &v
 	}
-	c.Labels = copyMap(o.Labels)
-	c.Annotations = copyMap(o.Annotations)
+	c.Labels = maps.Clone(o.Labels)
+	c.Annotations = maps.Clone(o.Annotations)
 	return c
-}
-
-func copyMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // DebugPlugin is Sloth's debug SLO plugin: it only logs while Sloth

@@ -9,24 +9,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slokeeper/slokeeper/internal/ynode"
+	"github.com/slokeeper/slokeeper/internal/importtest"
 	"github.com/slokeeper/slokeeper/slo"
 )
 
-// peersDir holds the peer tools' example specs, shared between worktrees.
-const peersDir = "../../../shared/peers"
+const peersDir = importtest.PeersDir
 
 // load parses one file and imports the documents Accepts takes.
-func load(t testing.TB, name string, data []byte) ([]slo.SLO, slo.Problems) {
-	t.Helper()
-	docs, ps := ynode.ParseFile(name, data)
-	var mine []ynode.Doc
-	for _, d := range docs {
-		if Accepts(d.APIVersion, d.Kind) {
-			mine = append(mine, d)
-		}
-	}
-	return Import(mine, &ps), ps
+func load(_ testing.TB, name string, data []byte) ([]slo.SLO, slo.Problems) {
+	return importtest.Importer{Accepts: Accepts, Import: Import}.Load(name, data)
 }
 
 func loadFile(t *testing.T, path string) ([]slo.SLO, slo.Problems) {
@@ -40,20 +31,7 @@ func loadFile(t *testing.T, path string) ([]slo.SLO, slo.Problems) {
 
 func peerFiles(t testing.TB) []string {
 	t.Helper()
-	if _, err := os.Stat(peersDir); err != nil {
-		t.Skipf("peer specs not found at %s (the shared directory is absent): %v", peersDir, err)
-	}
-	var files []string
-	for _, dir := range []string{"sloth/specs", "sloth/windows", "bench/specs/sloth"} {
-		for _, ext := range []string{"*.yml", "*.yaml"} {
-			m, _ := filepath.Glob(filepath.Join(peersDir, dir, ext))
-			files = append(files, m...)
-		}
-	}
-	if len(files) == 0 {
-		t.Skipf("no Sloth peer specs under %s", peersDir)
-	}
-	return files
+	return importtest.PeerFiles(t, "sloth/specs", "sloth/windows", "bench/specs/sloth")
 }
 
 // expected is a problem a peer file is meant to produce.
