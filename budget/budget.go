@@ -20,6 +20,10 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/slokeeper/slokeeper/rules"
 )
@@ -216,7 +220,13 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Tracer receives a span per read ("budget.read") with a child per
+	// query ("budget.query"); default: the global provider's.
+	Tracer trace.Tracer
 }
+
+// TracerName is the instrumentation scope of the reader's spans.
+const TracerName = "github.com/slokeeper/slokeeper/budget"
 
 // Reader reads statuses periodically; it is safe for concurrent use.
 type Reader struct {
@@ -248,6 +258,9 @@ func NewReader(q Querier, opts Options) *Reader {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Tracer == nil {
+		opts.Tracer = otel.Tracer(TracerName)
 	}
 	r := &Reader{
 		q:    q,
@@ -298,7 +311,15 @@ func (r *Reader) Interval() time.Duration { return r.opts.Interval }
 
 // Read runs the queries once and updates the snapshot. On error the last
 // good statuses are kept and the error is recorded.
-func (r *Reader) Read(ctx context.Context) error {
+func (r *Reader) Read(ctx context.Context) (err error) {
+	ctx, span := r.opts.Tracer.Start(ctx, "budget.read")
+	defer func() {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, "budget read failed")
+		}
+		span.End()
+	}()
 	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
 	start := r.opts.Now()
@@ -306,6 +327,7 @@ func (r *Reader) Read(ctx context.Context) error {
 	var statuses map[string]*Status
 	if err == nil {
 		statuses, err = Parse(res)
+		span.SetAttributes(attribute.Int("slokeeper.statuses", len(statuses)))
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -333,9 +355,18 @@ func (r *Reader) query(ctx context.Context, ts time.Time) (Results, []string, er
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			qctx, span := r.opts.Tracer.Start(ctx, "budget.query", trace.WithAttributes(
+				attribute.String("slokeeper.query", kind), attribute.String("db.query.text", q)))
 			t0 := time.Now()
-			v, w, _, err := r.q.Query(ctx, q, ts)
+			v, w, _, err := r.q.Query(qctx, q, ts)
 			r.queryDuration.WithLabelValues(kind).Observe(time.Since(t0).Seconds())
+			if err != nil {
+				span.RecordError(err)
+				span.SetStatus(codes.Error, "query failed")
+			} else if vec, ok := v.(model.Vector); ok {
+				span.SetAttributes(attribute.Int("slokeeper.series", len(vec)))
+			}
+			span.End()
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

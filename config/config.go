@@ -46,6 +46,23 @@ type Config struct {
 	// Tiers are the default alert tiers; nil means slo.DefaultTiers().
 	Tiers     []slo.Tier
 	Intervals Intervals
+	// Grafana, when set, receives the dashboards on each reconcile.
+	Grafana *Grafana
+}
+
+// Grafana is where the daemon pushes the dashboards.
+type Grafana struct {
+	URL string
+	// TokenFile or TokenEnv holds the service-account token; TokenFile
+	// wins. With neither, the GRAFANA_TOKEN variable is read.
+	TokenFile string
+	TokenEnv  string
+	// Folder and FolderUID name the dashboards' folder ("" for the
+	// defaults: SLOs, slokeeper).
+	Folder    string
+	FolderUID string
+	// OrgID is sent as X-Grafana-Org-Id when not 0.
+	OrgID int64
 }
 
 // Intervals of the daemon's loops.
@@ -174,6 +191,9 @@ func Parse(file string, data []byte) (*Config, error) {
 	if am := m.Sub("alerting"); am != nil {
 		c.Tiers = p.tiers(am)
 		am.Done()
+	}
+	if gm := m.Sub("grafana"); gm != nil {
+		c.Grafana = p.grafana(gm)
 	}
 	c.Intervals = Intervals{Resync: DefaultResync, BudgetRead: DefaultBudgetRead}
 	if im := m.Sub("intervals"); im != nil {
@@ -347,6 +367,33 @@ func (p parser) rules(m *ynode.Map) Rules {
 	r.DashboardURL, _ = m.String("dashboard_url")
 	m.Done()
 	return r
+}
+
+func (p parser) grafana(m *ynode.Map) *Grafana {
+	g := &Grafana{URL: httpURL(m, "url", true)}
+	if m.Has("token") {
+		m.Ignore("token")
+		m.Errorf("token", "tokens are not written in the configuration: use token_file or token_env")
+	}
+	g.TokenFile, _ = m.String("token_file")
+	g.TokenFile = p.path(g.TokenFile)
+	g.TokenEnv, _ = m.String("token_env")
+	if g.TokenFile != "" && g.TokenEnv != "" {
+		m.Errorf("token_env", "token_file and token_env are exclusive")
+	}
+	g.Folder, _ = m.String("folder")
+	g.FolderUID, _ = m.String("folder_uid")
+	if len(g.FolderUID) > 40 {
+		m.Errorf("folder_uid", "at most 40 characters")
+	}
+	if v, ok := m.Int("org_id"); ok {
+		if v < 0 {
+			m.Errorf("org_id", "must not be negative")
+		}
+		g.OrgID = int64(v)
+	}
+	m.Done()
+	return g
 }
 
 func (p parser) tiers(m *ynode.Map) []slo.Tier {

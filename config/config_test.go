@@ -33,6 +33,17 @@ func TestExample(t *testing.T) {
 	}
 }
 
+func TestGrafana(t *testing.T) {
+	c, err := Parse("/etc/s.yml", []byte("specs: [slos]\nprometheus: {url: 'http://p:9090'}\nrules: {mode: files, directory: out}\ngrafana: {url: 'http://g:3000', token_file: tok, folder: F, folder_uid: f, org_id: 2}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Grafana{URL: "http://g:3000", TokenFile: "/etc/tok", Folder: "F", FolderUID: "f", OrgID: 2}
+	if c.Grafana == nil || *c.Grafana != want {
+		t.Errorf("grafana = %+v, want %+v", c.Grafana, want)
+	}
+}
+
 func TestMinimalDefaults(t *testing.T) {
 	c, err := Parse("/etc/s.yml", []byte("specs: [slos]\nprometheus: {url: 'http://p:9090'}\nrules: {mode: files, directory: out}\n"))
 	if err != nil {
@@ -82,6 +93,12 @@ func TestErrors(t *testing.T) {
 			"c.yml:3:51: rules.long_interval: must be whole minutes dividing 1h",
 			"c.yml:4:21: intervals.resync: must be positive",
 			`c.yml:4:38: intervals.budget_read: invalid duration "soon"`,
+		}},
+		{"grafana", "specs: [a]\nprometheus: {url: 'http://p'}\nrules: {mode: files, directory: d}\ngrafana: {token: hunter2, token_file: t, token_env: T, org_id: -1}\n", []string{
+			"grafana.url: required field is missing",
+			"grafana.token: tokens are not written in the configuration",
+			"grafana.token_env: token_file and token_env are exclusive",
+			"grafana.org_id: must not be negative",
 		}},
 		{"tiers", "specs: [a]\nprometheus: {url: 'http://p'}\nrules: {mode: files, directory: d}\nalerting:\n  tiers:\n  - {name: x, long: 5m, short: 1h, severity: page}\n  - {name: y}\n", []string{
 			"c.yml:6:5: alerting.tiers[0].budget_fraction: exactly one of budget_fraction",

@@ -25,10 +25,15 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	commoncfg "github.com/prometheus/common/config"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/slokeeper/slokeeper/artifacts"
 	"github.com/slokeeper/slokeeper/budget"
 	"github.com/slokeeper/slokeeper/config"
+	"github.com/slokeeper/slokeeper/dashboards"
+	"github.com/slokeeper/slokeeper/dashboards/grafana"
 	"github.com/slokeeper/slokeeper/internal/atomicfile"
 	"github.com/slokeeper/slokeeper/rules"
 	"github.com/slokeeper/slokeeper/slo"
@@ -45,6 +50,11 @@ type Options struct {
 	Debounce time.Duration
 	// Querier overrides the Prometheus client (tests).
 	Querier budget.Querier
+	// GrafanaHTTP overrides the HTTP client of the Grafana pushes (tests).
+	GrafanaHTTP *http.Client
+	// TracerProvider receives the spans of reconciles and budget reads
+	// (default: the global one, see SetupTracing).
+	TracerProvider trace.TracerProvider
 }
 
 // Daemon is the long-running service. Create it with New, start it with Run.
@@ -53,8 +63,14 @@ type Daemon struct {
 	log    *slog.Logger
 	reg    *prometheus.Registry
 	reader *budget.Reader
+	tracer trace.Tracer
 	httpc  *http.Client // reload requests
+	mimir  *mimirRuler  // mimir mode
 	opts   Options
+
+	grafanaMu    sync.Mutex
+	grafana      *grafana.Client // nil until the first push
+	grafanaToken grafana.Token   // the token grafana was made with
 
 	trigger chan chan error
 
@@ -85,13 +101,11 @@ type metrics struct {
 	deliveries                         *prometheus.CounterVec
 	reloads                            *prometheus.CounterVec
 	lastReconcileSuccess               prometheus.Gauge
+	dashboardsWritten, dashboardErrors prometheus.Counter
 }
 
 // New builds a daemon from a checked configuration.
 func New(cfg *config.Config, opts Options) (*Daemon, error) {
-	if cfg.Rules.Mode == config.ModeMimir {
-		return nil, errors.New("rules.mode mimir: delivery to the Mimir/Cortex ruler is not implemented yet; use files or prometheus-operator")
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -101,8 +115,12 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	if opts.Debounce <= 0 {
 		opts.Debounce = time.Second
 	}
+	if opts.TracerProvider == nil {
+		opts.TracerProvider = otel.GetTracerProvider()
+	}
 	d := &Daemon{cfg: cfg, log: opts.Logger, reg: opts.Registry, opts: opts, trigger: make(chan chan error, 16), lastGood: map[string][]slo.SLO{}}
 	d.state.byID = map[string]*slo.SLO{}
+	d.tracer = opts.TracerProvider.Tracer(TracerName)
 	q := opts.Querier
 	if q == nil {
 		hc, err := cfg.Prometheus.HTTP.ClientConfig()
@@ -125,6 +143,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		MaxBackoff: max(5*time.Minute, cfg.Intervals.BudgetRead),
 		Logger:     d.log.With("component", "budget"),
 		Registerer: d.reg,
+		Tracer:     opts.TracerProvider.Tracer(budget.TracerName),
 	})
 	// Reloads go to the Prometheus being fed, with its credentials.
 	hc, err := cfg.Prometheus.HTTP.ClientConfig()
@@ -136,6 +155,12 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
 	d.httpc = &http.Client{Transport: rt, Timeout: cfg.Rules.ReloadTimeout}
+	if cfg.Rules.Mode == config.ModeMimir {
+		d.mimir, err = newMimirRuler(cfg.Rules.Mimir, cfg.Rules.ReloadTimeout, d.log.With("component", "mimir"))
+		if err != nil {
+			return nil, err
+		}
+	}
 	d.initMetrics()
 	return d, nil
 }
@@ -158,9 +183,11 @@ func (d *Daemon) initMetrics() {
 			Name: "slokeeper_prometheus_reloads_total", Help: "Prometheus reloads requested, by result.",
 		}, []string{"result"}),
 		lastReconcileSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "slokeeper_reconcile_last_success_timestamp_seconds", Help: "Unix time of the last good reconcile."}),
+		dashboardsWritten:    prometheus.NewCounter(prometheus.CounterOpts{Name: "slokeeper_grafana_dashboards_written_total", Help: "Dashboards saved to Grafana (new or changed)."}),
+		dashboardErrors:      prometheus.NewCounter(prometheus.CounterOpts{Name: "slokeeper_grafana_push_errors_total", Help: "Dashboard pushes to Grafana that failed."}),
 	}
 	d.reg.MustRegister(d.m.slosLoaded, d.m.slosKept, d.m.invalidFiles, d.m.reconcileDuration, d.m.reconciles,
-		d.m.reconcileErrors, d.m.deliveries, d.m.reloads, d.m.lastReconcileSuccess)
+		d.m.reconcileErrors, d.m.deliveries, d.m.reloads, d.m.lastReconcileSuccess, d.m.dashboardsWritten, d.m.dashboardErrors)
 	for _, op := range []string{"write", "remove"} {
 		d.m.deliveries.WithLabelValues(d.cfg.Rules.Mode, op)
 	}
@@ -319,8 +346,12 @@ func specPaths(patterns []string) []string {
 	return out
 }
 
-// Reconcile loads, generates and delivers once.
+// Reconcile loads, generates and delivers once. It is traced as a span
+// "reconcile" with the children "reconcile.load", "reconcile.generate",
+// "reconcile.deliver" and, with Grafana, "reconcile.grafana".
 func (d *Daemon) Reconcile(ctx context.Context) (err error) {
+	ctx, span := d.tracer.Start(ctx, "reconcile", trace.WithAttributes(attribute.String("slokeeper.rules.mode", d.cfg.Rules.Mode)))
+	defer func() { endSpan(span, err) }()
 	start := time.Now()
 	d.m.reconciles.Inc()
 	defer func() {
@@ -338,9 +369,12 @@ func (d *Daemon) Reconcile(ctx context.Context) (err error) {
 			d.m.lastReconcileSuccess.SetToCurrentTime()
 		}
 	}()
-	res, err := loader.Load(ctx, specPaths(d.cfg.Specs), loader.Options{})
+	lctx, lspan := d.tracer.Start(ctx, "reconcile.load")
+	res, err := loader.Load(lctx, specPaths(d.cfg.Specs), loader.Options{})
 	if err != nil {
-		return fmt.Errorf("loading specs: %w", err)
+		err = fmt.Errorf("loading specs: %w", err)
+		endSpan(lspan, err)
+		return err
 	}
 	slos, kept, invalid := d.merge(res)
 	for _, p := range res.Problems {
@@ -348,18 +382,27 @@ func (d *Daemon) Reconcile(ctx context.Context) (err error) {
 			d.log.Warn("spec problem", "problem", p.String())
 		}
 	}
+	lspan.SetAttributes(attribute.Int("slokeeper.slos", len(slos)), attribute.Int("slokeeper.slos_kept", len(kept)),
+		attribute.Int("slokeeper.files", len(res.Files)), attribute.Int("slokeeper.files_invalid", len(invalid)))
+	endSpan(lspan, nil)
+	span.SetAttributes(attribute.Int("slokeeper.slos", len(slos)), attribute.Int("slokeeper.files_invalid", len(invalid)))
 	d.m.slosLoaded.Set(float64(len(slos)))
 	d.m.slosKept.Set(float64(len(kept)))
 	d.m.invalidFiles.Set(float64(len(invalid)))
+	_, gspan := d.tracer.Start(ctx, "reconcile.generate")
 	opts := d.artifactOptions()
 	files, err := artifacts.Build(slos, opts)
 	if err != nil {
+		endSpan(gspan, err)
 		return err
 	}
 	out, err := rules.Generate(slos, opts.Rules)
 	if err != nil {
+		endSpan(gspan, err)
 		return err
 	}
+	gspan.SetAttributes(attribute.Int("slokeeper.files_generated", len(files)))
+	endSpan(gspan, nil)
 	byID := make(map[string]*slo.SLO, len(slos))
 	for i := range slos {
 		byID[slos[i].ID()] = &slos[i]
@@ -368,7 +411,53 @@ func (d *Daemon) Reconcile(ctx context.Context) (err error) {
 	d.state.slos, d.state.byID, d.state.rules = slos, byID, out
 	d.state.problems, d.state.invalidFiles, d.state.keptSLOs = res.Problems, invalid, kept
 	d.mu.Unlock()
-	return d.deliver(ctx, files, out)
+	dctx, dspan := d.tracer.Start(ctx, "reconcile.deliver", trace.WithAttributes(attribute.String("slokeeper.rules.mode", d.cfg.Rules.Mode)))
+	err = d.deliver(dctx, files, out)
+	endSpan(dspan, err)
+	if d.cfg.Grafana != nil {
+		// Dashboards go even when the rules could not be delivered.
+		gctx, gspan := d.tracer.Start(ctx, "reconcile.grafana")
+		gerr := d.pushDashboards(gctx, slos)
+		endSpan(gspan, gerr)
+		err = errors.Join(err, gerr)
+	}
+	return err
+}
+
+// pushDashboards writes the dashboards Grafana does not already have with
+// the same content. The token is read again on every push, so it can be
+// rotated.
+func (d *Daemon) pushDashboards(ctx context.Context, slos []slo.SLO) error {
+	g := d.cfg.Grafana
+	d.grafanaMu.Lock()
+	defer d.grafanaMu.Unlock()
+	token, err := grafana.LoadToken(g.TokenFile, g.TokenEnv)
+	if err != nil {
+		d.m.dashboardErrors.Inc()
+		return err
+	}
+	if d.grafana == nil || token != d.grafanaToken {
+		c, err := grafana.New(grafana.Config{
+			URL: g.URL, Token: token, OrgID: g.OrgID, HTTPClient: d.opts.GrafanaHTTP,
+			Logger: d.log.With("component", "grafana"),
+		})
+		if err != nil {
+			d.m.dashboardErrors.Inc()
+			return err
+		}
+		d.grafana, d.grafanaToken = c, token
+	}
+	ds := dashboards.All(slos, dashboards.Options{Tiers: d.cfg.Tiers})
+	res, err := d.grafana.Push(ctx, ds, grafana.PushOptions{FolderUID: g.FolderUID, FolderTitle: g.Folder, Message: "applied by slokeeper serve"})
+	d.m.dashboardsWritten.Add(float64(len(res.Written)))
+	if len(res.Written) > 0 {
+		d.log.Info("dashboards pushed to Grafana", "written", len(res.Written), "unchanged", len(res.Unchanged))
+	}
+	if err != nil {
+		d.m.dashboardErrors.Inc()
+		return fmt.Errorf("pushing dashboards to Grafana: %w", err)
+	}
+	return nil
 }
 
 func (d *Daemon) artifactOptions() artifacts.Options {
@@ -440,15 +529,17 @@ func (d *Daemon) deliver(ctx context.Context, files []artifacts.File, out *rules
 	r := d.cfg.Rules
 	var sub string
 	var owned func(name string) bool
+	// Files and namespaces are named "<prefix>-<service>": own those with the prefix.
+	prefix := strings.TrimSuffix(out.ObjectName("x"), "x")
 	switch r.Mode {
 	case config.ModeFiles:
 		sub = artifacts.DirRules
 		owned = func(n string) bool { return strings.HasPrefix(n, "slo-") && strings.HasSuffix(n, ".rules.yml") }
 	case config.ModePrometheusOperator:
 		sub = artifacts.DirPrometheusRule
-		// Objects are named "<prefix>-<service>": own the files with that prefix.
-		prefix := strings.TrimSuffix(out.ObjectName("x"), "x")
 		owned = func(n string) bool { return strings.HasPrefix(n, prefix) && strings.HasSuffix(n, ".yaml") }
+	case config.ModeMimir:
+		return d.deliverMimir(ctx, out, func(ns string) bool { return strings.HasPrefix(ns, prefix) })
 	default:
 		return fmt.Errorf("rules.mode %s: not supported", r.Mode)
 	}
@@ -521,4 +612,21 @@ func (d *Daemon) reload(ctx context.Context) error {
 	d.m.reloads.WithLabelValues("success").Inc()
 	d.log.Info("Prometheus reloaded")
 	return nil
+}
+
+// deliverMimir sends the changed rule groups of every service to the ruler
+// and deletes those no longer generated.
+func (d *Daemon) deliverMimir(ctx context.Context, out *rules.Output, owned func(string) bool) error {
+	var groups []rules.RulerGroup
+	for _, svc := range out.ServiceNames() {
+		gs, err := out.RulerGroups(svc)
+		if err != nil {
+			return fmt.Errorf("rendering the ruler groups of %s: %w", svc, err)
+		}
+		groups = append(groups, gs...)
+	}
+	res, err := d.mimir.sync(ctx, groups, owned)
+	d.m.deliveries.WithLabelValues(config.ModeMimir, "write").Add(float64(res.written))
+	d.m.deliveries.WithLabelValues(config.ModeMimir, "remove").Add(float64(res.removed))
+	return err
 }

@@ -237,6 +237,64 @@ intervals: {resync: 1s, budget_read: 500ms}
 	}
 	waitFor(t, 10*time.Second, "slokeeper ready", func() bool { return getJSON(t, api.URL+"/-/ready", nil) == http.StatusOK })
 
+	// A changed spec is picked up (the watch or the 1s resync): a second
+	// SLO's rules reach Prometheus.
+	rulesBody := func() string {
+		resp, err := http.Get("http://" + addr + "/api/v1/rules")
+		if err != nil {
+			return ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	specFile := filepath.Join(specDir, "it.yaml")
+	good, err := os.ReadFile(specFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := string(good) + `  - name: strict
+    objective: 99.5
+    sli:
+      ratio:
+        errors: requests_total{job="it",code=~"5.."}
+        total: requests_total{job="it"}
+`
+	if err := os.WriteFile(specFile, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the changed spec's rules in Prometheus", func() bool {
+		return strings.Contains(rulesBody(), `\"strict\"`)
+	})
+	ruleFile := filepath.Join(rulesDir, rules.RuleFileName("it"))
+	lastGood, err := os.ReadFile(ruleFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A broken spec keeps its last good rules: reported in the status,
+	// the rule file and Prometheus's rules unchanged.
+	if err := os.WriteFile(specFile, []byte(strings.Replace(changed, "objective: 99.5", "objective: 120", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var st Status
+	waitFor(t, 20*time.Second, "the broken spec reported", func() bool {
+		st = Status{}
+		getJSON(t, api.URL+"/api/v1/status", &st)
+		return len(st.InvalidFiles) == 1 && len(st.KeptSLOs) == 2
+	})
+	// Let a few more reconciles (1s resync) pass over the broken file.
+	time.Sleep(2500 * time.Millisecond)
+	if now, _ := os.ReadFile(ruleFile); string(now) != string(lastGood) {
+		t.Errorf("the broken spec changed the rule file")
+	}
+	if body := rulesBody(); !strings.Contains(body, `\"strict\"`) || !strings.Contains(body, `\"availability\"`) {
+		t.Errorf("Prometheus lost the last good rules")
+	}
+	if err := os.WriteFile(specFile, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	// Prometheus dies: not ready, data kept and marked stale with its age.
 	prom.stop()
 	waitFor(t, 10*time.Second, "slokeeper not ready", func() bool {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -17,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/slokeeper/slokeeper/config"
 	"github.com/slokeeper/slokeeper/daemon"
@@ -30,7 +31,7 @@ type serveCmd struct {
 	mode        string
 	configFile  string
 	checkFile   string
-	listen      string
+	web         *web.FlagConfig
 	logLevel    *promslog.Level
 	logFormat   *promslog.Format
 	stopTimeout time.Duration
@@ -49,7 +50,9 @@ func (c *serveCmd) register(app *kingpin.Application) {
 	cmd.Action(func(*kingpin.ParseContext) error { c.mode = "serve"; return nil })
 	cmd.Flag("config.file", "Daemon configuration file (see docs/config.md).").Default("slokeeper.yml").StringVar(&c.configFile)
 	cmd.Flag("config", "Alias of --config.file.").Hidden().StringVar(&c.configFile)
-	cmd.Flag("web.listen-address", "Address of the HTTP API, /metrics and /-/ endpoints.").Default(":9740").StringVar(&c.listen)
+	// --web.listen-address (repeatable), --web.config.file (TLS and basic
+	// auth, the exporter-toolkit web configuration) and --web.systemd-socket.
+	c.web = kingpinflag.AddFlags(cmd, ":9740")
 	cmd.Flag("log.level", "Log level: debug, info, warn, error.").Default("info").SetValue(c.logLevel)
 	cmd.Flag("log.format", "Log format: logfmt or json.").Default("logfmt").SetValue(c.logFormat)
 	cmd.Flag("shutdown.timeout", "How long in-flight requests may take on shutdown.").Default("15s").DurationVar(&c.stopTimeout)
@@ -75,6 +78,21 @@ func (c *serveCmd) run(ctx context.Context, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return exitInvalid
 	}
+	shutdownTracing, tracing, err := daemon.SetupTracing(ctx)
+	if err != nil {
+		logger.Error("cannot set up tracing", "err", err)
+		return exitInvalid
+	}
+	if tracing {
+		logger.Info("OpenTelemetry tracing enabled (OTLP/HTTP, from the OTEL_* variables)")
+	}
+	defer func() {
+		tctx, tcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer tcancel()
+		if err := shutdownTracing(tctx); err != nil {
+			logger.Warn("flushing traces", "err", err)
+		}
+	}()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d, err := daemon.New(cfg, daemon.Options{Logger: logger, Registry: reg})
@@ -82,12 +100,13 @@ func (c *serveCmd) run(ctx context.Context, stdout, stderr io.Writer) int {
 		logger.Error("cannot start", "err", err)
 		return exitInvalid
 	}
-	ln, err := net.Listen("tcp", c.listen)
-	if err != nil {
-		logger.Error("cannot listen", "address", c.listen, "err", err)
-		return exitInvalid
+	if f := *c.web.WebConfigFile; f != "" {
+		if err := web.Validate(f); err != nil {
+			logger.Error("invalid web configuration", "file", f, "err", err)
+			return exitInvalid
+		}
 	}
-	logger.Info("starting slokeeper", "version", version.Info("slokeeper"), "config", c.configFile, "address", ln.Addr().String())
+	logger.Info("starting slokeeper", "version", version.Info("slokeeper"), "config", c.configFile, "addresses", *c.web.WebListenAddresses)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -95,13 +114,13 @@ func (c *serveCmd) run(ctx context.Context, stdout, stderr io.Writer) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	srv := d.NewServer(c.listen)
+	srv := d.NewServer("")
 	var wg sync.WaitGroup
 	errc := make(chan error, 1)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := web.ListenAndServe(srv, c.web, logger); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 	}()
