@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/prometheus/common/model"
 	"math"
 	"testing"
 	"time"
@@ -41,6 +42,7 @@ func TestBudgetExactDiurnal(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newSim(t, out, "sim")
+	s.onlyPeriod() // the alert windows are not needed: 8 simulated days
 	tr := &ratioTraffic{rate: diurnal}
 	s.raw = func(app storage.Appender, ts time.Time) { tr.append(app, ts) }
 	t0 := simStart
@@ -48,7 +50,8 @@ func TestBudgetExactDiurnal(t *testing.T) {
 	var sumRatio5m, n5m float64
 	s.onEval = func(g string, ts time.Time) {
 		if g == GroupName("sim", "short") {
-			if v, ok := s.query(`slo:sli_error:ratio{slo_window="5m"}`, ts); ok {
+			// The 5m ratio, as Sloth records it.
+			if v, ok := s.query(`clamp(slo:sli_errors:rate5m / clamp_min(slo:sli_total:rate5m, 1e-09), 0, 1)`, ts); ok {
 				sumRatio5m += v
 				n5m++
 			}
@@ -146,7 +149,7 @@ func TestMinEventsLowTraffic(t *testing.T) {
 					code string
 					v    float64
 				}{{"200", ok}, {"500", bad}} {
-					l := labels.FromStrings(labels.MetricName, "http_requests_total", "job", "sim", "code", c.code)
+					l := labels.FromStrings(model.MetricNameLabel, "http_requests_total", "job", "sim", "code", c.code)
 					if _, err := app.Append(0, l, ts.UnixMilli(), c.v); err != nil {
 						t.Fatal(err)
 					}
@@ -188,6 +191,7 @@ func TestConformingNeverFires(t *testing.T) {
 		return r, 0.9 * 0.001
 	}}
 	s.raw = func(app storage.Appender, ts time.Time) { tr.append(app, ts) }
+	s.history(t0.Add(-time.Hour), t0.Add(-10*time.Minute))
 	s.run(t0.Add(-10*time.Minute), t0.Add(12*time.Hour))
 	if len(s.firstFire) > 0 {
 		t.Errorf("alerts fired at 0.9x burn: %v", s.firstFire)

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/prometheus/common/model"
 	"math"
 	"regexp"
 	"strconv"
@@ -72,7 +73,7 @@ func parseSelector(p parser.Parser, s string) (selector, error) {
 	}
 	var sel selector
 	for _, m := range ms {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual && sel.name == "" {
+		if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual && sel.name == "" {
 			sel.name = m.Value
 			continue
 		}

@@ -328,20 +328,186 @@ func (g *gen) baseExprs(s *slo.SLO) (errs, total, absent string, err error) {
 // that cancel in errors/total.
 type sums struct{ errs, total, events string }
 
-// windowSums derives a window from the recorded rate5m series only.
-func (g *gen) windowSums(sg *sloGen, w time.Duration) sums {
-	re, rt := sg.sel(MetricErrorsRate5m), sg.sel(MetricTotalRate5m)
+// windowForm is how a window is summed (docs/rules.md, "Every window from
+// two series").
+type windowForm int
+
+const (
+	formBase    windowForm = iota // 5m: the rate5m series themselves
+	formLattice                   // rate30m and rate5m samples 30m / 5m apart: exact
+	formTiled                     // hourly tiles and tail: exact on the lattice, else ramp
+	formAvg                       // avg_over_time of rate5m: ramp at both edges
+)
+
+// form decides how window w is summed; long tells whether it is recorded in
+// the long group (a tiled sum moves once per long evaluation, so the short
+// group never uses it). A lattice sum (n30 rate30m and n5 rate5m samples)
+// is possible when the window is a multiple of 5m, the short group's
+// samples lie 5m apart (its interval divides 5m) and the sum needs at most
+// maxLatticeTerms lookups. Whole-hour windows of the long group are tiled,
+// the cheapest form, unless the tiles are not on the lattice and a lattice
+// sum is possible (exact beats cheap).
+func (g *gen) form(w time.Duration, long bool) (f windowForm, n30, n5 int) {
+	if w <= BaseWindow {
+		return formBase, 0, 0
+	}
+	lattice := false
+	if w%BaseWindow == 0 && BaseWindow%g.opts.ShortInterval == 0 {
+		n30, n5 = int(w/latticeStep), int(w%latticeStep/BaseWindow)
+		lattice = n30+n5 <= maxLatticeTerms
+	}
 	switch {
-	case w <= BaseWindow:
+	case long && w >= g.opts.TiledWindowMin && w%tileLength == 0 && (g.latticeTiles() || !lattice):
+		return formTiled, 0, 0
+	case lattice:
+		return formLattice, n30, n5
+	}
+	return formAvg, 0, 0
+}
+
+// inLong: alert windows longer than FastWindowMax are recorded in the long
+// group; the period always is.
+func (g *gen) inLong(w time.Duration) bool { return w > g.opts.FastWindowMax }
+
+// windowSums derives a window from the recorded series only.
+func (g *gen) windowSums(sg *sloGen, w time.Duration, long bool) sums {
+	re, rt := sg.sel(MetricErrorsRate5m), sg.sel(MetricTotalRate5m)
+	f, n30, n5 := g.form(w, long)
+	switch f {
+	case formBase:
 		return sums{re, rt, rt + " * " + strconv.Itoa(int(BaseWindow.Seconds()))}
-	case g.tiled(w):
+	case formTiled:
 		e, t := g.tiledSum(sg, MetricErrorsTile, MetricErrorsTail, w), g.tiledSum(sg, MetricTotalTile, MetricTotalTail, w)
 		return sums{e, t, "(" + t + ") * " + fmtFloat(g.opts.ShortInterval.Seconds())}
-	default:
-		d := "[" + fmtDur(w) + "]"
-		t := "avg_over_time(" + rt + d + ")"
-		return sums{"avg_over_time(" + re + d + ")", t, t + " * " + strconv.Itoa(int(w.Seconds()))}
+	case formLattice:
+		e, _ := latticeSum(sg, MetricErrorsRate5m, MetricErrorsRate30m, n30, n5)
+		t, secs := latticeSum(sg, MetricTotalRate5m, MetricTotalRate30m, n30, n5)
+		ev := t
+		if strings.Contains(t, " ") {
+			ev = "(" + t + ")"
+		}
+		return sums{e, t, ev + " * " + strconv.Itoa(secs)}
 	}
+	d := "[" + fmtDur(w) + "]"
+	t := "avg_over_time(" + rt + d + ")"
+	return sums{"avg_over_time(" + re + d + ")", t, t + " * " + strconv.Itoa(int(w.Seconds()))}
+}
+
+// latticeSum renders the sum of n30 rate30m samples at t, t-30m, ... and
+// n5 rate5m samples at the 5m steps before them: the events in exactly the
+// last n30*30m + n5*5m divided by secs (events = sum * secs). The sample at
+// t decides whether the series exists; an older sample that does not exist
+// (the first minutes of a series, or after a gap) counts as 0, so a new
+// series is exact at once.
+func latticeSum(sg *sloGen, m5, m30 string, n30, n5 int) (sum string, secs int) {
+	r5, r30 := sg.sel(m5), sg.sel(m30)
+	var b strings.Builder
+	term := func(sel string, off time.Duration, anchor string) {
+		if b.Len() > 0 {
+			b.WriteString(" + ")
+		}
+		if off == 0 {
+			b.WriteString(sel)
+			return
+		}
+		b.WriteString("(" + sel + " offset " + fmtDur(off) + " or 0 * " + anchor + ")")
+	}
+	for i := 0; i < n30; i++ {
+		term(r30, time.Duration(i)*latticeStep, r30)
+	}
+	secs = int(latticeStep.Seconds())
+	if n5 == 0 {
+		return b.String(), secs
+	}
+	if n30 > 0 {
+		// rate30m is the mean of six rate5m samples.
+		per := strconv.Itoa(int(latticeStep / BaseWindow))
+		if n30 == 1 {
+			sum = per + " * " + b.String()
+		} else {
+			sum = per + " * (" + b.String() + ")"
+		}
+		b.Reset()
+		b.WriteString(sum)
+	}
+	for j := 0; j < n5; j++ {
+		term(r5, time.Duration(n30)*latticeStep+time.Duration(j)*BaseWindow, r5)
+	}
+	return b.String(), int(BaseWindow.Seconds())
+}
+
+// latticeTiles: the hourly tiles and tails are summed on the 5m lattice
+// too, which needs every tail (a multiple of the long interval) to be a
+// multiple of 5m.
+func (g *gen) latticeTiles() bool {
+	return BaseWindow%g.opts.ShortInterval == 0 && g.opts.LongInterval%BaseWindow == 0
+}
+
+// tileExprs renders the hourly tile and the tail of one series, in units of
+// "sum of the rate5m samples" (one sample per short interval), so that
+// events = sum * short interval whichever form is used.
+//
+// On the lattice the tile is the two rate30m samples of the hour ending at
+// the newest rate5m sample, and the tail k long evaluations after the tile
+// the rate5m samples at t, t-5m, ... of the last k*L: the first j terms are
+// kept by minute() masks. Otherwise both are sum_over_time of every rate5m
+// sample, which averages five windows shifted by 0..4 short intervals
+// (a ramp of (5m - short interval) / 2 at each edge).
+func (g *gen) tileExprs(sg *sloGen, m5, m30 string) (tile, tail string) {
+	o := g.opts
+	r := sg.sel(m5)
+	last := strconv.Itoa(int((tileLength - o.LongInterval) / time.Minute))
+	if !g.latticeTiles() {
+		tile = "sum_over_time(" + r + "[" + fmtDur(tileLength-time.Millisecond) + "]) and on() " + g.phaseCond(0)
+		var b strings.Builder
+		for k := 1; k < int(tileLength/o.LongInterval); k++ {
+			fmt.Fprintf(&b, "(sum_over_time(%s[%s]) and on() %s) or ", r, fmtDur(time.Duration(k)*o.LongInterval-time.Millisecond), g.phaseCond(k))
+		}
+		b.WriteString("0 * " + r)
+		return tile, b.String()
+	}
+	hour, _ := latticeSum(sg, m5, m30, int(tileLength/latticeStep), 0)
+	tile = "(" + hour + ") * " + strconv.Itoa(int(latticeStep/o.ShortInterval)) + " and on() " + g.phaseCond(0)
+	var b strings.Builder
+	b.WriteString("(")
+	for j := 0; j < int((tileLength-o.LongInterval)/BaseWindow); j++ {
+		if j > 0 {
+			b.WriteString(" + ")
+		}
+		// Sample j (5j minutes back) belongs to the tail from the first
+		// evaluation whose tail is longer than 5j minutes.
+		from := o.LongInterval * (time.Duration(j) * BaseWindow / o.LongInterval)
+		sel := r
+		if j > 0 {
+			sel += " offset " + fmtDur(time.Duration(j)*BaseWindow)
+		}
+		cond := "minute() < " + last
+		if from > 0 {
+			cond = "minute() >= " + strconv.Itoa(int(from/time.Minute)) + " < " + last
+		}
+		b.WriteString("(" + sel + " and on() " + cond + " or 0 * " + r + ")")
+	}
+	b.WriteString(") * " + strconv.Itoa(int(BaseWindow/o.ShortInterval)))
+	return tile, b.String()
+}
+
+// needsRate30m: the tiles or some window of the SLO are summed from
+// rate30m samples.
+func (g *gen) needsRate30m(sg *sloGen) bool {
+	if g.latticeTiles() {
+		return true
+	}
+	if sg.s.Period.Kind == slo.Rolling {
+		if f, n30, _ := g.form(sg.s.Period.Rolling, true); f == formLattice && n30 > 0 {
+			return true
+		}
+	}
+	for _, w := range sg.windows {
+		if f, n30, _ := g.form(w, g.inLong(w)); f == formLattice && n30 > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // phaseCond is true at the long-group evaluation that is k evaluations
@@ -361,11 +527,7 @@ func (g *gen) phaseCond(k int) string {
 	}
 }
 
-func (g *gen) tiled(w time.Duration) bool {
-	return w >= g.opts.TiledWindowMin && w%tileLength == 0
-}
-
-// tiledSum is the sum of the rate5m samples in exactly (t-w, t]: the hourly
+// tiledSum is the events in exactly (t-w, t] (in tile units): the hourly
 // tiles of the last w, plus the tail since the last tile, minus the tail
 // that was current w ago (the part of the oldest tile before t-w).
 func (g *gen) tiledSum(sg *sloGen, tile, tail string, w time.Duration) string {
@@ -374,7 +536,7 @@ func (g *gen) tiledSum(sg *sloGen, tile, tail string, w time.Duration) string {
 	return "(" + tiles + " or 0 * " + tl + ") + " + tl + " - (" + tl + " offset " + fmtDur(w) + " or 0 * " + tl + ")"
 }
 
-// calendarSum is the sum of the rate5m samples since the start of the
+// calendarSum is the events (in tile units) since the start of the
 // month: hourly tiles whose hour starts at or after the month start (picked
 // by a subquery at whole hours, masked with the month start at end()), the
 // tile written at this very evaluation (the subquery cannot see it), and
@@ -392,12 +554,11 @@ func (g *gen) calendarSum(sg *sloGen, tile, tail, zone string) string {
 
 func (g *gen) recording(sg *sloGen) (short, long []Rule, err error) {
 	s := sg.s
-	o := g.opts
 	groupOf := func(w time.Duration) *[]Rule {
-		if w <= o.FastWindowMax {
-			return &short
+		if g.inLong(w) {
+			return &long
 		}
-		return &long
+		return &short
 	}
 	budget := fmtFloat(sg.budget)
 	winLabel := func(w time.Duration) string { return fmtDur(w) }
@@ -434,20 +595,23 @@ func (g *gen) recording(sg *sloGen) (short, long []Rule, err error) {
 		}
 		sg.rawTotal = raw
 		short = append(short, sg.rule(MetricErrorsRate5m, errs), sg.rule(MetricTotalRate5m, total))
-		// Hourly tiles and tails, in the long group.
-		n := int(tileLength / o.LongInterval)
-		for _, p := range [][3]string{{MetricErrorsRate5m, MetricErrorsTile, MetricErrorsTail}, {MetricTotalRate5m, MetricTotalTile, MetricTotalTail}} {
-			r := sg.sel(p[0])
-			long = append(long, sg.rule(p[1], "sum_over_time("+r+"["+fmtDur(tileLength-time.Millisecond)+"]) and on() "+g.phaseCond(0)))
-			var b strings.Builder
-			for k := 1; k < n; k++ {
-				fmt.Fprintf(&b, "(sum_over_time(%s[%s]) and on() %s) or ", r, fmtDur(time.Duration(k)*o.LongInterval-time.Millisecond), g.phaseCond(k))
+		if g.needsRate30m(sg) {
+			n5 := int(latticeStep / BaseWindow)
+			for _, p := range [][2]string{{MetricErrorsRate5m, MetricErrorsRate30m}, {MetricTotalRate5m, MetricTotalRate30m}} {
+				sum, _ := latticeSum(sg, p[0], "", 0, n5)
+				short = append(short, sg.rule(p[1], "("+sum+") / "+strconv.Itoa(n5)))
 			}
-			b.WriteString("0 * " + r)
-			long = append(long, sg.rule(p[2], b.String()))
+		}
+		// Hourly tiles and tails, in the long group.
+		for _, p := range [][4]string{
+			{MetricErrorsRate5m, MetricErrorsRate30m, MetricErrorsTile, MetricErrorsTail},
+			{MetricTotalRate5m, MetricTotalRate30m, MetricTotalTile, MetricTotalTail},
+		} {
+			tile, tail := g.tileExprs(sg, p[0], p[1])
+			long = append(long, sg.rule(p[2], tile), sg.rule(p[3], tail))
 		}
 		for _, w := range sg.windows {
-			sm := g.windowSums(sg, w)
+			sm := g.windowSums(sg, w, g.inLong(w))
 			dst := groupOf(w)
 			*dst = append(*dst,
 				sg.rule(MetricErrorRatio, ratioExpr(sm.errs, sm.total), LabelWindow, winLabel(w)),
@@ -462,7 +626,7 @@ func (g *gen) recording(sg *sloGen) (short, long []Rule, err error) {
 			pe = g.calendarSum(sg, MetricErrorsTile, MetricErrorsTail, z)
 			pt = g.calendarSum(sg, MetricTotalTile, MetricTotalTail, z)
 		} else {
-			sm := g.windowSums(sg, s.Period.Rolling)
+			sm := g.windowSums(sg, s.Period.Rolling, true)
 			pe, pt = sm.errs, sm.total
 		}
 		long = append(long, sg.rule(MetricErrorRatio, ratioExpr(pe, pt), LabelWindow, WindowPeriod))

@@ -39,6 +39,17 @@ tests:
         exp_samples:
           - labels: '{service="sim", slo="avail", slo_window="5m"}'
             value: 1
+      # Exact at the leading edge: 10 of the last 60 minutes failed (the
+      # 5m samples at 65m and 70m), 1/6; and 10 of the 70 minutes since the
+      # start for the tiled 1d window (tile at 55m, tail since), 1/7; both
+      # up to float rounding. Averaging the 5m samples would give 2/13.
+      - expr: slo:sli_error:ratio{slo_window=~"1h|1d"}
+        eval_time: 70m
+        exp_samples:
+          - labels: 'slo:sli_error:ratio{service="sim", slo="avail", slo_window="1h"}'
+            value: 0.16666666666666669
+          - labels: 'slo:sli_error:ratio{service="sim", slo="avail", slo_window="1d"}'
+            value: 0.14285714285714282
       - expr: count by (slo_tier, severity) (ALERTS{alertname="SLOErrorBudgetBurn", alertstate="firing", slo_tier="page-fast"})
         eval_time: 70m
         exp_samples:

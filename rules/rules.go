@@ -23,13 +23,20 @@ const (
 	MetricErrorsRate5m = "slo:sli_errors:rate5m"
 	// MetricTotalRate5m is the SLI's events per second over 5m.
 	MetricTotalRate5m = "slo:sli_total:rate5m"
-	// MetricErrorsTile / MetricTotalTile are hourly tiles: the sum of the
-	// rate5m samples of the hour that ends at the tile's timestamp. One
-	// sample an hour; meaningful only as errors/total.
+	// MetricErrorsRate30m / MetricTotalRate30m are bad events / events per
+	// second over exactly the last 30m: the mean of the six rate5m samples
+	// at t, t-5m, ..., t-25m, whose 5m windows tile (t-30m, t]. Recorded
+	// when a window is summed from them (see docs/rules.md).
+	MetricErrorsRate30m = "slo:sli_errors:rate30m"
+	MetricTotalRate30m  = "slo:sli_total:rate30m"
+	// MetricErrorsTile / MetricTotalTile are hourly tiles: the events of
+	// the hour that ends at the newest rate5m sample, in units of "sum of
+	// the rate5m samples of the hour" (events = value x short interval in
+	// seconds). One sample an hour.
 	MetricErrorsTile = "slo:sli_errors:rate5m_sum1h"
 	MetricTotalTile  = "slo:sli_total:rate5m_sum1h"
-	// MetricErrorsTail / MetricTotalTail are the sum of the rate5m samples
-	// since the last hourly tile (0 right after a tile).
+	// MetricErrorsTail / MetricTotalTail are the same for the time since
+	// the last hourly tile (0 right after a tile).
 	MetricErrorsTail = "slo:sli_errors:rate5m_sum_tail"
 	MetricTotalTail  = "slo:sli_total:rate5m_sum_tail"
 	// MetricErrorRatio is the traffic-weighted error ratio over the window
@@ -84,6 +91,16 @@ const BaseWindow = 5 * time.Minute
 // tileLength is the length of the hourly tiles.
 const tileLength = time.Hour
 
+// latticeStep is the length of the rate30m series: windows that are
+// multiples of BaseWindow are summed from rate30m samples 30m apart plus
+// rate5m samples 5m apart, all ending at the newest sample.
+const latticeStep = 30 * time.Minute
+
+// maxLatticeTerms bounds the instant lookups of one lattice sum (24: up to
+// 12h in 30m steps); longer untiled windows (not whole hours) use
+// avg_over_time.
+const maxLatticeTerms = 24
+
 // Options are the generator's global settings.
 type Options struct {
 	// Tiers are the global default tiers; nil means slo.DefaultTiers().
@@ -99,9 +116,10 @@ type Options struct {
 	// FastWindowMax: windows up to this length are recorded in the short
 	// group (default 1h), longer ones in the long group.
 	FastWindowMax time.Duration
-	// TiledWindowMin: windows at least this long (and whole hours) are
-	// derived from the hourly tiles (default 12h); shorter ones read the
-	// rate5m series directly.
+	// TiledWindowMin: windows at least this long, whole hours and recorded
+	// in the long group (longer than FastWindowMax) are derived from the
+	// hourly tiles (default 2h); the others are summed from the rate5m and
+	// rate30m series.
 	TiledWindowMin time.Duration
 	// DashboardURL, when set, is put on alerts that have no dashboard of
 	// their own; {service}, {slo} and {team} are replaced (URL-escaped).
@@ -136,7 +154,7 @@ func (o Options) withDefaults() Options {
 		o.FastWindowMax = time.Hour
 	}
 	if o.TiledWindowMin == 0 {
-		o.TiledWindowMin = 12 * time.Hour
+		o.TiledWindowMin = 2 * time.Hour
 	}
 	if o.AlertPrefix == "" {
 		o.AlertPrefix = "SLO"

@@ -35,11 +35,6 @@ type simGroup struct {
 	rules    []simRule
 }
 
-type alertEvent struct {
-	at     time.Time
-	firing map[string]bool // alert key (alertname/tier) -> firing
-}
-
 type sim struct {
 	t      testing.TB
 	st     *teststorage.TestStorage
@@ -68,6 +63,22 @@ func groupInterval(s string) time.Duration {
 func parseDur(s string) (time.Duration, error) {
 	d, err := model.ParseDuration(s)
 	return time.Duration(d), err
+}
+
+// onlyPeriod drops the alert windows' ratio, burn rate and event count
+// rules: for tests that only look at the period and the budget.
+func (s *sim) onlyPeriod() {
+	for i := range s.groups {
+		g := &s.groups[i]
+		var keep []simRule
+		for _, r := range g.rules {
+			if w := r.labels[LabelWindow]; w != "" && w != WindowPeriod {
+				continue
+			}
+			keep = append(keep, r)
+		}
+		g.rules = keep
+	}
 }
 
 // offsets mimic the rule manager's hash-based offsets: not multiples of
@@ -158,7 +169,7 @@ func (s *sim) evalGroup(g *simGroup, ts time.Time) {
 				s.t.Errorf("%s at %s recorded %v for %s", r.record, ts.UTC(), smp.F, smp.Metric)
 			}
 			b := labels.NewBuilder(smp.Metric)
-			b.Set(labels.MetricName, r.record)
+			b.Set(model.MetricNameLabel, r.record)
 			for k, v := range r.labels {
 				b.Set(k, v)
 			}
@@ -217,6 +228,26 @@ func (s *sim) run(from, to time.Time) {
 	}
 }
 
+// history appends the raw scrapes of (from, to] without evaluating rules,
+// so that the raw series have a past like the backfilled recorded series
+// (rate5m over the first minutes of a sim would otherwise see a partial
+// window).
+func (s *sim) history(from, to time.Time) {
+	ctx := context.Background()
+	step := int64(s.scrape / time.Second)
+	first := from.Unix() + 1
+	if m := (first - 7) % step; m != 0 {
+		first += (step - m) % step
+	}
+	app := s.st.Appender(ctx)
+	for ts := first; ts <= to.Unix(); ts += step {
+		s.raw(app, time.Unix(ts, 0))
+	}
+	if err := app.Commit(); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
 // query evaluates an instant query and returns the value of its only sample.
 func (s *sim) query(expr string, ts time.Time) (float64, bool) {
 	ctx := context.Background()
@@ -239,15 +270,16 @@ func (s *sim) query(expr string, ts time.Time) (float64, bool) {
 	return vec[0].F, true
 }
 
-// backfill writes the history of the base, tile and tail series of one SLO
-// from constant rates, as the rules would have recorded them, for (from, to].
+// backfill writes the history of the base, rate30m, tile and tail series of
+// one SLO from constant rates, as the rules would have recorded them, for
+// (from, to].
 func (s *sim) backfill(sl *slo.SLO, from, to time.Time, errRate, totalRate float64, opts Options) {
 	ctx := context.Background()
 	short, long := opts.ShortInterval, opts.LongInterval
 	base := labels.FromMap(map[string]string{LabelSLO: sl.Name, LabelService: sl.Service})
 	with := func(name string) labels.Labels {
 		b := labels.NewBuilder(base)
-		b.Set(labels.MetricName, name)
+		b.Set(model.MetricNameLabel, name)
 		if sl.Team != "" {
 			b.Set(LabelTeam, sl.Team)
 		}
@@ -268,7 +300,8 @@ func (s *sim) backfill(sl *slo.SLO, from, to time.Time, errRate, totalRate float
 	var pts []pt
 	for ts := from.Truncate(time.Second).Add(time.Second); !ts.After(to); ts = ts.Add(time.Second) {
 		if (ts.Unix()-int64(simOffsets["short"]/time.Second))%int64(short/time.Second) == 0 {
-			pts = append(pts, pt{ts, MetricErrorsRate5m, errRate}, pt{ts, MetricTotalRate5m, totalRate})
+			pts = append(pts, pt{ts, MetricErrorsRate5m, errRate}, pt{ts, MetricTotalRate5m, totalRate},
+				pt{ts, MetricErrorsRate30m, errRate}, pt{ts, MetricTotalRate30m, totalRate})
 		}
 		if (ts.Unix()-int64(simOffsets["long"]/time.Second))%int64(long/time.Second) == 0 {
 			step := int(long / time.Minute)
@@ -320,7 +353,7 @@ func (r *ratioTraffic) append(app storage.Appender, ts time.Time) {
 		code string
 		v    float64
 	}{{"200", r.ok}, {"500", r.bad}} {
-		l := labels.FromStrings(labels.MetricName, "http_requests_total", "job", "sim", "code", c.code)
+		l := labels.FromStrings(model.MetricNameLabel, "http_requests_total", "job", "sim", "code", c.code)
 		if _, err := app.Append(0, l, ts.UnixMilli(), c.v); err != nil {
 			panic(err)
 		}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"github.com/prometheus/common/model"
 	"math"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func TestMonthStart(t *testing.T) {
 				got = vec[0].F
 				app := st.Appender(context.Background())
 				l := labels.NewBuilder(labels.EmptyLabels())
-				l.Set(labels.MetricName, r.Record)
+				l.Set(model.MetricNameLabel, r.Record)
 				for k, v := range r.Labels {
 					l.Set(k, v)
 				}
