@@ -26,3 +26,4 @@ for i in 1 2 3; do measure "slokeeper validate (run $i)" bin/slokeeper validate 
 if bin/slokeeper generate --help >/dev/null 2>&1; then
   for i in 1 2 3; do measure "slokeeper generate rules (run $i)" bin/slokeeper generate -o "$tmp/out" "$tmp/specs"; done
 fi
+if [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ]; then echo "== daemon: 10,000 SLOs against a real Prometheus (bench/daemon)"; go run ./bench/daemon; fi
