@@ -1,11 +1,15 @@
 package daemon
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -87,7 +91,8 @@ type SLOSummary struct {
 	// is its last good version.
 	KeptFromLastGood bool           `json:"kept_from_last_good,omitempty"`
 	Status           *budget.Status `json:"status,omitempty"`
-	Freshness        Freshness      `json:"freshness"`
+	// Freshness is in the detail; a list carries one for all its entries.
+	Freshness *Freshness `json:"freshness,omitempty"`
 }
 
 // SLODetail is GET /api/v1/slos/{service}/{name}.
@@ -97,16 +102,60 @@ type SLODetail struct {
 	Rules   []rules.Rule `json:"rules"`
 }
 
-func (d *Daemon) summary(s *slo.SLO, snap budget.Snapshot, kept map[string]bool, now time.Time) SLOSummary {
+// summary describes s; with now it carries the freshness of snap at now.
+func (d *Daemon) summary(s *slo.SLO, snap budget.Snapshot, kept map[string]bool, now *time.Time) SLOSummary {
 	sum := SLOSummary{
 		ID: s.ID(), Service: s.Service, Name: s.Name, Team: s.Team, Description: s.Description,
 		Labels: s.Labels, Objective: s.Objective, Period: s.Period.String(), SLIKind: s.SLI.Kind.String(),
-		Source: s.Source.File, KeptFromLastGood: kept[s.ID()], Freshness: d.freshness(snap, now),
+		Source: s.Source.File, KeptFromLastGood: kept[s.ID()],
+	}
+	if now != nil {
+		f := d.freshness(snap, *now)
+		sum.Freshness = &f
 	}
 	if st, ok := snap.Statuses[s.ID()]; ok {
 		sum.Status = st
 	}
 	return sum
+}
+
+// List paging: GET /api/v1/slos returns at most limit SLOs (default
+// defaultListLimit, at most maxListLimit) from offset.
+const (
+	defaultListLimit = 500
+	maxListLimit     = 10000
+)
+
+// listCache holds every SLO's list entry encoded once per budget read and
+// reconcile, so that list requests only filter, sort and copy bytes.
+type listCache struct {
+	mu     sync.Mutex
+	readAt time.Time
+	gen    uint64
+	ok     bool
+	items  []json.RawMessage // aligned with state.slos
+}
+
+// listItems returns the encoded entries of state.slos for snap. The caller
+// holds d.mu for reading.
+func (d *Daemon) listItems(snap budget.Snapshot) []json.RawMessage {
+	c := &d.list
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ok && c.readAt.Equal(snap.ReadAt) && c.gen == d.state.gen {
+		return c.items
+	}
+	kept := toSet(d.state.keptSLOs)
+	items := make([]json.RawMessage, len(d.state.slos))
+	for i := range d.state.slos {
+		b, err := json.Marshal(d.summary(&d.state.slos[i], snap, kept, nil))
+		if err != nil { // cannot happen: plain data
+			b = []byte("null")
+		}
+		items[i] = b
+	}
+	c.readAt, c.gen, c.ok, c.items = snap.ReadAt, d.state.gen, true, items
+	return items
 }
 
 func (d *Daemon) listSLOs(w http.ResponseWriter, r *http.Request) {
@@ -127,11 +176,30 @@ func (d *Daemon) listSLOs(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "sort must be id, budget or burn_rate")
 		return
 	}
+	limit, offset := defaultListLimit, 0
+	for _, p := range []struct {
+		name   string
+		v      *int
+		lo, hi int
+	}{{"limit", &limit, 1, maxListLimit}, {"offset", &offset, 0, 1 << 30}} {
+		if s := q.Get(p.name); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < p.lo || n > p.hi {
+				httpError(w, http.StatusBadRequest, fmt.Sprintf("%s must be an integer from %d to %d", p.name, p.lo, p.hi))
+				return
+			}
+			*p.v = n
+		}
+	}
 	now := time.Now()
 	snap := d.reader.Snapshot()
+	type entry struct {
+		key  float64
+		item json.RawMessage
+	}
+	var sel []entry
 	d.mu.RLock()
-	kept := toSet(d.state.keptSLOs)
-	var out []SLOSummary
+	items := d.listItems(snap)
 	for i := range d.state.slos {
 		s := &d.state.slos[i]
 		if svc := q.Get("service"); svc != "" && s.Service != svc {
@@ -143,32 +211,58 @@ func (d *Daemon) listSLOs(w http.ResponseWriter, r *http.Request) {
 		if labelK != "" && s.Labels[labelK] != labelV {
 			continue
 		}
-		out = append(out, d.summary(s, snap, kept, now))
+		e := entry{item: items[i]}
+		st := snap.Statuses[s.ID()]
+		switch sortBy {
+		case "budget": // least budget first; unknown last
+			e.key = budgetKey(st)
+		case "burn_rate": // fastest burn first
+			e.key = -maxBurn(st)
+		}
+		sel = append(sel, e)
 	}
 	d.mu.RUnlock()
-	switch sortBy {
-	case "budget": // least budget first; unknown last
-		sort.SliceStable(out, func(i, j int) bool { return budgetKey(out[i]) < budgetKey(out[j]) })
-	case "burn_rate": // fastest burn first
-		sort.SliceStable(out, func(i, j int) bool { return maxBurn(out[i]) > maxBurn(out[j]) })
+	if sortBy == "budget" || sortBy == "burn_rate" {
+		sort.SliceStable(sel, func(i, j int) bool { return sel[i].key < sel[j].key })
 	}
-	if out == nil {
-		out = []SLOSummary{}
+	total := len(sel)
+	sel = sel[min(offset, total):min(offset+limit, total)]
+	fresh, _ := json.Marshal(d.freshness(snap, now))
+	var buf bytes.Buffer
+	size := 256
+	for _, e := range sel {
+		size += len(e.item) + 1
 	}
-	writeJSON(w, map[string]any{"slos": out, "freshness": d.freshness(snap, now)})
+	buf.Grow(size)
+	buf.WriteString(`{"slos":[`)
+	for i, e := range sel {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(e.item)
+	}
+	fmt.Fprintf(&buf, `],"total":%d,"offset":%d`, total, offset)
+	if offset+len(sel) < total {
+		fmt.Fprintf(&buf, `,"next_offset":%d`, offset+len(sel))
+	}
+	buf.WriteString(`,"freshness":`)
+	buf.Write(fresh)
+	buf.WriteString("}\n")
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(buf.Bytes())
 }
 
-func budgetKey(s SLOSummary) float64 {
-	if s.Status == nil || s.Status.BudgetRemaining == nil {
+func budgetKey(st *budget.Status) float64 {
+	if st == nil || st.BudgetRemaining == nil {
 		return 1e300
 	}
-	return *s.Status.BudgetRemaining
+	return *st.BudgetRemaining
 }
 
-func maxBurn(s SLOSummary) float64 {
+func maxBurn(st *budget.Status) float64 {
 	m := -1.0
-	if s.Status != nil {
-		for _, v := range s.Status.BurnRate {
+	if st != nil {
+		for _, v := range st.BurnRate {
 			m = max(m, v)
 		}
 	}
@@ -182,21 +276,26 @@ func (d *Daemon) getSLO(w http.ResponseWriter, r *http.Request) {
 	d.mu.RLock()
 	s, ok := d.state.byID[id]
 	var det SLODetail
+	var sc slo.SLO
 	if ok {
-		det = SLODetail{SLOSummary: d.summary(s, snap, toSet(d.state.keptSLOs), now), GroupBy: s.GroupBy, Rules: sloRules(d.state.rules, s)}
+		det = SLODetail{SLOSummary: d.summary(s, snap, toSet(d.state.keptSLOs), &now), GroupBy: s.GroupBy}
+		sc = *s
 	}
 	d.mu.RUnlock()
 	if !ok {
 		httpError(w, http.StatusNotFound, "no SLO "+id)
 		return
 	}
+	det.Rules = d.sloRules(&sc)
 	writeJSON(w, det)
 }
 
-// sloRules are the generated rules that carry the SLO's labels.
-func sloRules(out *rules.Output, s *slo.SLO) []rules.Rule {
+// sloRules are the rules generated for the SLO: generation is pure and
+// cheap for one SLO, so they are not kept in memory for every SLO.
+func (d *Daemon) sloRules(s *slo.SLO) []rules.Rule {
 	rs := []rules.Rule{}
-	if out == nil {
+	out, err := rules.Generate([]slo.SLO{*s}, d.ruleOptions())
+	if err != nil {
 		return rs
 	}
 	sr, ok := out.Service(s.Service)

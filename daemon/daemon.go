@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -29,12 +28,10 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/slokeeper/slokeeper/artifacts"
 	"github.com/slokeeper/slokeeper/budget"
 	"github.com/slokeeper/slokeeper/config"
 	"github.com/slokeeper/slokeeper/dashboards"
 	"github.com/slokeeper/slokeeper/dashboards/grafana"
-	"github.com/slokeeper/slokeeper/internal/atomicfile"
 	"github.com/slokeeper/slokeeper/rules"
 	"github.com/slokeeper/slokeeper/slo"
 	"github.com/slokeeper/slokeeper/slo/loader"
@@ -55,6 +52,9 @@ type Options struct {
 	// TracerProvider receives the spans of reconciles and budget reads
 	// (default: the global one, see SetupTracing).
 	TracerProvider trace.TracerProvider
+	// RuleSink, when set, receives the rules instead of the configured
+	// delivery mode (the embedded engine).
+	RuleSink RuleSink
 }
 
 // Daemon is the long-running service. Create it with New, start it with Run.
@@ -78,6 +78,7 @@ type Daemon struct {
 	state     state
 	lastGood  map[string][]slo.SLO // file -> SLOs of its last valid version
 	reloadDue bool                 // a reload failed: retry even without change
+	list      listCache            // encoded SLO list entries
 
 	m metrics
 }
@@ -86,7 +87,7 @@ type Daemon struct {
 type state struct {
 	slos         []slo.SLO
 	byID         map[string]*slo.SLO
-	rules        *rules.Output
+	gen          uint64 // incremented by each reconcile that changes the SLOs
 	problems     slo.Problems
 	invalidFiles []string
 	keptSLOs     []string // IDs running from the last good version of a broken file
@@ -258,6 +259,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-changed:
 			reconcile("spec change", nil)
 		case <-resync.C:
+			if d.mimir != nil {
+				d.mimir.checkDrift() // groups changed behind our back are repaired
+			}
 			reconcile("resync", nil)
 		}
 	}
@@ -347,8 +351,9 @@ func specPaths(patterns []string) []string {
 }
 
 // Reconcile loads, generates and delivers once. It is traced as a span
-// "reconcile" with the children "reconcile.load", "reconcile.generate",
-// "reconcile.deliver" and, with Grafana, "reconcile.grafana".
+// "reconcile" with the children "reconcile.load", "reconcile.deliver"
+// (generation and delivery, service by service) and, with Grafana,
+// "reconcile.grafana".
 func (d *Daemon) Reconcile(ctx context.Context) (err error) {
 	ctx, span := d.tracer.Start(ctx, "reconcile", trace.WithAttributes(attribute.String("slokeeper.rules.mode", d.cfg.Rules.Mode)))
 	defer func() { endSpan(span, err) }()
@@ -389,30 +394,20 @@ func (d *Daemon) Reconcile(ctx context.Context) (err error) {
 	d.m.slosLoaded.Set(float64(len(slos)))
 	d.m.slosKept.Set(float64(len(kept)))
 	d.m.invalidFiles.Set(float64(len(invalid)))
-	_, gspan := d.tracer.Start(ctx, "reconcile.generate")
-	opts := d.artifactOptions()
-	files, err := artifacts.Build(slos, opts)
-	if err != nil {
-		endSpan(gspan, err)
-		return err
-	}
-	out, err := rules.Generate(slos, opts.Rules)
-	if err != nil {
-		endSpan(gspan, err)
-		return err
-	}
-	gspan.SetAttributes(attribute.Int("slokeeper.files_generated", len(files)))
-	endSpan(gspan, nil)
 	byID := make(map[string]*slo.SLO, len(slos))
 	for i := range slos {
 		byID[slos[i].ID()] = &slos[i]
 	}
 	d.mu.Lock()
-	d.state.slos, d.state.byID, d.state.rules = slos, byID, out
+	d.state.slos, d.state.byID = slos, byID
 	d.state.problems, d.state.invalidFiles, d.state.keptSLOs = res.Problems, invalid, kept
+	d.state.gen++
 	d.mu.Unlock()
+	// Rules are generated and delivered service by service, so memory stays
+	// bounded by one service and a service whose rules cannot be generated
+	// keeps its delivered ones while the others go ahead.
 	dctx, dspan := d.tracer.Start(ctx, "reconcile.deliver", trace.WithAttributes(attribute.String("slokeeper.rules.mode", d.cfg.Rules.Mode)))
-	err = d.deliver(dctx, files, out)
+	err = d.deliver(dctx, slos)
 	endSpan(dspan, err)
 	if d.cfg.Grafana != nil {
 		// Dashboards go even when the rules could not be delivered.
@@ -460,18 +455,15 @@ func (d *Daemon) pushDashboards(ctx context.Context, slos []slo.SLO) error {
 	return nil
 }
 
-func (d *Daemon) artifactOptions() artifacts.Options {
+// ruleOptions are the generator options from the configuration.
+func (d *Daemon) ruleOptions() rules.Options {
 	r := d.cfg.Rules
-	return artifacts.Options{
-		Namespace:  r.Namespace,
-		RuleLabels: r.Labels,
-		Rules: rules.Options{
-			Tiers:         d.cfg.Tiers,
-			ShortInterval: r.ShortInterval,
-			LongInterval:  r.LongInterval,
-			AlertInterval: r.AlertInterval,
-			DashboardURL:  r.DashboardURL,
-		},
+	return rules.Options{
+		Tiers:         d.cfg.Tiers,
+		ShortInterval: r.ShortInterval,
+		LongInterval:  r.LongInterval,
+		AlertInterval: r.AlertInterval,
+		DashboardURL:  r.DashboardURL,
 	}
 }
 
@@ -522,76 +514,6 @@ func (d *Daemon) merge(res loader.Result) (slos []slo.SLO, kept, invalid []strin
 	return slos, kept, invalid
 }
 
-// deliver writes the files of the configured mode into the directory,
-// removes those slokeeper no longer generates, and reloads Prometheus when
-// something changed (or a previous reload failed).
-func (d *Daemon) deliver(ctx context.Context, files []artifacts.File, out *rules.Output) error {
-	r := d.cfg.Rules
-	var sub string
-	var owned func(name string) bool
-	// Files and namespaces are named "<prefix>-<service>": own those with the prefix.
-	prefix := strings.TrimSuffix(out.ObjectName("x"), "x")
-	switch r.Mode {
-	case config.ModeFiles:
-		sub = artifacts.DirRules
-		owned = func(n string) bool { return strings.HasPrefix(n, "slo-") && strings.HasSuffix(n, ".rules.yml") }
-	case config.ModePrometheusOperator:
-		sub = artifacts.DirPrometheusRule
-		owned = func(n string) bool { return strings.HasPrefix(n, prefix) && strings.HasSuffix(n, ".yaml") }
-	case config.ModeMimir:
-		return d.deliverMimir(ctx, out, func(ns string) bool { return strings.HasPrefix(ns, prefix) })
-	default:
-		return fmt.Errorf("rules.mode %s: not supported", r.Mode)
-	}
-	keep := map[string]bool{}
-	changed := false
-	for _, f := range files {
-		dir, name := path.Split(f.Path)
-		if strings.TrimSuffix(dir, "/") != sub {
-			continue
-		}
-		keep[name] = true
-		c, err := atomicfile.Write(filepath.Join(r.Directory, name), f.Data, 0o644)
-		if err != nil {
-			return fmt.Errorf("delivering rules: %w", err)
-		}
-		if c {
-			changed = true
-			d.m.deliveries.WithLabelValues(r.Mode, "write").Inc()
-			d.log.Info("rule file written", "file", name)
-		}
-	}
-	entries, err := os.ReadDir(r.Directory)
-	if err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("listing %s: %w", r.Directory, err)
-	}
-	for _, e := range entries {
-		if e.IsDir() || keep[e.Name()] || !owned(e.Name()) {
-			continue
-		}
-		if err := os.Remove(filepath.Join(r.Directory, e.Name())); err != nil {
-			return fmt.Errorf("removing %s: %w", e.Name(), err)
-		}
-		changed = true
-		d.m.deliveries.WithLabelValues(r.Mode, "remove").Inc()
-		d.log.Info("rule file removed", "file", e.Name())
-	}
-	if r.Mode != config.ModeFiles || r.ReloadURL == "" {
-		return nil
-	}
-	d.mu.Lock()
-	due := changed || d.reloadDue
-	d.mu.Unlock()
-	if !due {
-		return nil
-	}
-	err = d.reload(ctx)
-	d.mu.Lock()
-	d.reloadDue = err != nil
-	d.mu.Unlock()
-	return err
-}
-
 // reload POSTs the reload URL and checks the answer.
 func (d *Daemon) reload(ctx context.Context) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.cfg.Rules.ReloadURL, nil)
@@ -612,21 +534,4 @@ func (d *Daemon) reload(ctx context.Context) error {
 	d.m.reloads.WithLabelValues("success").Inc()
 	d.log.Info("Prometheus reloaded")
 	return nil
-}
-
-// deliverMimir sends the changed rule groups of every service to the ruler
-// and deletes those no longer generated.
-func (d *Daemon) deliverMimir(ctx context.Context, out *rules.Output, owned func(string) bool) error {
-	var groups []rules.RulerGroup
-	for _, svc := range out.ServiceNames() {
-		gs, err := out.RulerGroups(svc)
-		if err != nil {
-			return fmt.Errorf("rendering the ruler groups of %s: %w", svc, err)
-		}
-		groups = append(groups, gs...)
-	}
-	res, err := d.mimir.sync(ctx, groups, owned)
-	d.m.deliveries.WithLabelValues(config.ModeMimir, "write").Add(float64(res.written))
-	d.m.deliveries.WithLabelValues(config.ModeMimir, "remove").Add(float64(res.removed))
-	return err
 }

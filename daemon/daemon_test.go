@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -242,6 +243,43 @@ func TestAPI(t *testing.T) {
 	}
 	if code := f.get("/api/v1/slos?sort=nope", nil); code != http.StatusBadRequest {
 		t.Errorf("bad sort: %d", code)
+	}
+	var page struct {
+		SLOs       []SLOSummary `json:"slos"`
+		Total      int          `json:"total"`
+		Offset     int          `json:"offset"`
+		NextOffset *int         `json:"next_offset"`
+	}
+	for _, tc := range []struct {
+		query    string
+		ids      []string
+		next     int // -1: none
+		badInput bool
+	}{
+		{query: "limit=1", ids: []string{"a/availability"}, next: 1},
+		{query: "limit=1&offset=1", ids: []string{"b/availability"}, next: -1},
+		{query: "limit=1&offset=1&sort=budget", ids: []string{"b/availability"}, next: -1},
+		{query: "offset=5", ids: nil, next: -1},
+		{query: "limit=0", badInput: true},
+		{query: "limit=10001", badInput: true},
+		{query: "offset=-1", badInput: true},
+		{query: "limit=x", badInput: true},
+	} {
+		page.SLOs, page.NextOffset = nil, nil
+		code := f.get("/api/v1/slos?"+tc.query, &page)
+		if tc.badInput {
+			if code != http.StatusBadRequest {
+				t.Errorf("%s: status %d, want 400", tc.query, code)
+			}
+			continue
+		}
+		var ids []string
+		for _, s := range page.SLOs {
+			ids = append(ids, s.ID)
+		}
+		if !slices.Equal(ids, tc.ids) || page.Total != 2 || (tc.next < 0) != (page.NextOffset == nil) || (tc.next >= 0 && *page.NextOffset != tc.next) {
+			t.Errorf("%s: ids %v total %d next %v", tc.query, ids, page.Total, page.NextOffset)
+		}
 	}
 	var det SLODetail
 	if code := f.get("/api/v1/slos/a/availability", &det); code != http.StatusOK {

@@ -46,6 +46,17 @@ type mimirRuler struct {
 	mu     sync.Mutex
 	sent   map[string]map[string]string // namespace -> group -> hash of the body sent
 	synced bool                         // sent reflects the ruler (listed and no failure since)
+	verify bool                         // list on the next sync, keeping the hashes of groups still there
+}
+
+// checkDrift makes the next sync list the ruler again: groups deleted
+// behind slokeeper's back are sent again, groups added in its namespaces
+// are removed. Groups still present keep their hash, so a resync with no
+// drift sends nothing. The periodic resync calls it.
+func (m *mimirRuler) checkDrift() {
+	m.mu.Lock()
+	m.verify = true
+	m.mu.Unlock()
 }
 
 func newMimirRuler(m config.Mimir, timeout time.Duration, log *slog.Logger) (*mimirRuler, error) {
@@ -194,21 +205,28 @@ func (m *mimirRuler) sync(ctx context.Context, groups []rules.RulerGroup, owned 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var res mimirResult
-	if !m.synced {
+	if !m.synced || m.verify {
 		remote, err := m.list(ctx, owned)
 		if err != nil {
 			return res, err
 		}
-		// What the ruler has is unknown content: forget the hashes, so that
-		// every generated group is sent once, and list the others for removal.
+		// After a failure what the ruler has is unknown content: forget the
+		// hashes, so that every generated group is sent once. A drift check
+		// after good syncs keeps the hashes of the groups still there. The
+		// groups listed are candidates for removal either way.
+		old := m.sent
 		m.sent = map[string]map[string]string{}
 		for ns, gs := range remote {
 			m.sent[ns] = map[string]string{}
 			for _, g := range gs {
-				m.sent[ns][g] = ""
+				h := ""
+				if m.synced {
+					h = old[ns][g]
+				}
+				m.sent[ns][g] = h
 			}
 		}
-		m.synced = true
+		m.synced, m.verify = true, false
 	}
 	want := map[string]map[string]bool{}
 	var errs []error

@@ -225,3 +225,51 @@ func TestFakeRulerEnforcesAPI(t *testing.T) {
 		}
 	}
 }
+
+func TestMimirDriftRepair(t *testing.T) {
+	ruler := newFakeRuler()
+	defer ruler.Close()
+	dir := t.TempDir()
+	writeSpec(t, dir, "a.yaml", spec("a", "99.9"))
+	d := newMimirDaemon(t, dir, ruler.URL, tenant)
+	ctx := context.Background()
+	if err := d.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A resync without drift lists the ruler and sends nothing.
+	_, _, before := ruler.counts()
+	d.mimir.checkDrift()
+	if err := d.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, _, reqs := ruler.counts()
+	for _, r := range reqs[len(before):] {
+		if !strings.HasPrefix(r, "GET ") {
+			t.Errorf("resync without drift sent %s", r)
+		}
+	}
+	// Someone deletes one of our groups and adds one in our namespace.
+	if _, _, err := d.mimir.do(ctx, http.MethodDelete, rulerPrefix+"/slokeeper-a/slo:a:short", nil); err != nil {
+		t.Fatal(err)
+	}
+	ruler.put(tenant, "slokeeper-a", rulefmt.RuleGroup{Name: "stray", Rules: []rulefmt.Rule{{Record: "x:y", Expr: "vector(1)"}}})
+	// A plain reconcile trusts its memory; the resync's drift check repairs.
+	d.mimir.checkDrift()
+	if err := d.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"slokeeper-a/slo:a:alerts", "slokeeper-a/slo:a:long", "slokeeper-a/slo:a:short"}
+	if got := ruler.groups(tenant); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("after the drift check the ruler holds %v, want %v", got, want)
+	}
+	_, _, after := ruler.counts()
+	posts := 0
+	for _, r := range after[len(reqs):] {
+		if strings.HasPrefix(r, "POST ") {
+			posts++
+		}
+	}
+	if posts != 1 {
+		t.Errorf("%d POSTs to repair one deleted group: %v", posts, after[len(reqs):])
+	}
+}

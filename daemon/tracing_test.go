@@ -40,7 +40,7 @@ func TestReconcileAndReadSpans(t *testing.T) {
 	if root.Parent.IsValid() {
 		t.Errorf("reconcile span has a parent")
 	}
-	for _, n := range []string{"reconcile.load", "reconcile.generate", "reconcile.deliver"} {
+	for _, n := range []string{"reconcile.load", "reconcile.deliver"} {
 		s, ok := byName[n]
 		if !ok {
 			t.Errorf("no %s span in %v", n, names(spans))

@@ -53,8 +53,13 @@ var dnsBad = regexp.MustCompile(`[^a-z0-9-]+`)
 
 // ObjectName is the name of the service's PrometheusRule object and the
 // Mimir/Cortex ruler namespace: "<prefix>-<service>", DNS-1123 safe.
-func (o *Output) ObjectName(service string) string {
-	n := dnsBad.ReplaceAllString(strings.ToLower(o.opts.NamespacePrefix+"-"+service), "-")
+func (o *Output) ObjectName(service string) string { return o.opts.ObjectName(service) }
+
+// ObjectName is what Output.ObjectName returns for outputs generated with
+// these options.
+func (o Options) ObjectName(service string) string {
+	o = o.withDefaults()
+	n := dnsBad.ReplaceAllString(strings.ToLower(o.NamespacePrefix+"-"+service), "-")
 	n = strings.Trim(n, "-")
 	if len(n) > 253 {
 		n = strings.TrimRight(n[:253], "-")
