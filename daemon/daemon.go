@@ -132,7 +132,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		if err != nil {
 			return nil, fmt.Errorf("prometheus: %w", err)
 		}
-		c, err := api.NewClient(api.Config{Address: cfg.Prometheus.URL, RoundTripper: rt})
+		c, err := api.NewClient(api.Config{Address: cfg.Prometheus.URL, RoundTripper: tracePropagation(rt)})
 		if err != nil {
 			return nil, fmt.Errorf("prometheus: %w", err)
 		}
@@ -155,7 +155,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
-	d.httpc = &http.Client{Transport: rt, Timeout: cfg.Rules.ReloadTimeout}
+	d.httpc = &http.Client{Transport: tracePropagation(rt), Timeout: cfg.Rules.ReloadTimeout}
 	if cfg.Rules.Mode == config.ModeMimir {
 		d.mimir, err = newMimirRuler(cfg.Rules.Mimir, cfg.Rules.ReloadTimeout, d.log.With("component", "mimir"))
 		if err != nil {
@@ -433,7 +433,7 @@ func (d *Daemon) pushDashboards(ctx context.Context, slos []slo.SLO) error {
 	}
 	if d.grafana == nil || token != d.grafanaToken {
 		c, err := grafana.New(grafana.Config{
-			URL: g.URL, Token: token, OrgID: g.OrgID, HTTPClient: d.opts.GrafanaHTTP,
+			URL: g.URL, Token: token, OrgID: g.OrgID, HTTPClient: d.grafanaHTTP(),
 			Logger: d.log.With("component", "grafana"),
 		})
 		if err != nil {
@@ -453,6 +453,15 @@ func (d *Daemon) pushDashboards(ctx context.Context, slos []slo.SLO) error {
 		return fmt.Errorf("pushing dashboards to Grafana: %w", err)
 	}
 	return nil
+}
+
+// grafanaHTTP is the client of the Grafana pushes: the test override, or
+// one that propagates the trace context.
+func (d *Daemon) grafanaHTTP() *http.Client {
+	if d.opts.GrafanaHTTP != nil {
+		return d.opts.GrafanaHTTP
+	}
+	return &http.Client{Timeout: 30 * time.Second, Transport: tracePropagation(nil)}
 }
 
 // ruleOptions are the generator options from the configuration.

@@ -70,7 +70,7 @@ func newMimirRuler(m config.Mimir, timeout time.Duration, log *slog.Logger) (*mi
 	}
 	return &mimirRuler{
 		base: strings.TrimRight(m.URL, "/"), tenant: m.Tenant,
-		http:    &http.Client{Transport: rt, Timeout: timeout},
+		http:    &http.Client{Transport: tracePropagation(rt), Timeout: timeout},
 		log:     log,
 		retries: 4, minBackoff: 250 * time.Millisecond, maxBackoff: 10 * time.Second,
 		sent: map[string]map[string]string{},

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 
@@ -91,4 +92,30 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// tracePropagation wraps an HTTP transport so that every request carries
+// the trace context of its context (W3C traceparent, through the global
+// propagator SetupTracing installs): Prometheus, Mimir and Grafana spans
+// join the daemon's traces.
+func tracePropagation(next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return propagatingTransport{next: next}
+}
+
+type propagatingTransport struct{ next http.RoundTripper }
+
+func (t propagatingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	carrier := propagation.HeaderCarrier(http.Header{})
+	otel.GetTextMapPropagator().Inject(r.Context(), carrier)
+	if len(carrier) == 0 {
+		return t.next.RoundTrip(r)
+	}
+	r = r.Clone(r.Context()) // a RoundTripper must not modify the request
+	for k, v := range carrier {
+		r.Header[k] = v
+	}
+	return t.next.RoundTrip(r)
 }

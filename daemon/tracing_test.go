@@ -4,11 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace/noop"
@@ -158,5 +160,45 @@ func TestSetupTracingExports(t *testing.T) {
 	}
 	if posts.Load() == 0 {
 		t.Error("no spans exported")
+	}
+}
+
+func TestOutgoingRequestsCarryTheTrace(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	prev := otel.GetTextMapPropagator()
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	defer otel.SetTextMapPropagator(prev)
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Header.Get("Traceparent"))
+	}))
+	defer srv.Close()
+	ctx, span := tp.Tracer("test").Start(context.Background(), "parent")
+	c := &http.Client{Transport: tracePropagation(nil)}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	span.End()
+	tp0, _ := got.Load().(string)
+	if want := span.SpanContext().TraceID().String(); !strings.Contains(tp0, want) {
+		t.Errorf("traceparent %q does not carry trace %s", tp0, want)
+	}
+	if req.Header.Get("Traceparent") != "" {
+		t.Errorf("the caller's request was modified")
+	}
+	// Without a span, nothing is added.
+	req, _ = http.NewRequestWithContext(context.Background(), http.MethodGet, srv.URL, nil)
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if v, _ := got.Load().(string); v != "" {
+		t.Errorf("traceparent without a span: %q", v)
 	}
 }
