@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		&versionCmd{},
 		&serveCmd{},
 		&dashboardsPushCmd{},
+		&freezeCmd{},
 	}
 	for _, c := range cmds {
 		c.register(app)
