@@ -451,3 +451,56 @@ func TestExamples(t *testing.T) {
 		t.Errorf("no slokeeper scrape job: %v", jobs)
 	}
 }
+
+// TestPipelineExamples checks the CI/CD examples of docs/freeze.md: each is
+// valid YAML, appears verbatim in the doc, and calls the gate the way the
+// CLI and the API define it.
+func TestPipelineExamples(t *testing.T) {
+	doc, err := os.ReadFile("../docs/freeze.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob("examples/pipelines/*.y*ml")
+	if err != nil || len(files) != 4 {
+		t.Fatalf("pipeline examples: %v %v", files, err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(doc, data) {
+			t.Errorf("%s is not in docs/freeze.md as it is", f)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		var kinds []string
+		for {
+			var m manifest
+			if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if k, ok := m["kind"].(string); ok {
+				kinds = append(kinds, k)
+			}
+		}
+		s := string(data)
+		switch filepath.Base(f) {
+		case "github-actions.yml", "argocd-presync-job.yaml":
+			if !strings.Contains(s, "freeze check --service checkout") && !strings.Contains(s, `"freeze", "check", "--service", "checkout"`) {
+				t.Errorf("%s does not run slokeeper freeze check", f)
+			}
+		case "gitlab-ci.yml":
+			for _, want := range []string{"/api/v1/freeze?service=$SERVICE&exempt=$EXEMPTION", ".allowed", "/api/v1/freeze/exemptions"} {
+				if !strings.Contains(s, want) {
+					t.Errorf("%s lacks %s", f, want)
+				}
+			}
+		case "argo-rollouts-analysis.yaml":
+			if !slices.Equal(kinds, []string{"AnalysisTemplate", "Rollout"}) || !strings.Contains(s, `jsonPath: "{$.allowed}"`) || !strings.Contains(s, "successCondition: result == true") {
+				t.Errorf("%s: kinds %v, or the web metric does not read .allowed", f, kinds)
+			}
+		}
+	}
+}
