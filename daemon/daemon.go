@@ -103,6 +103,7 @@ type metrics struct {
 	reloads                            *prometheus.CounterVec
 	lastReconcileSuccess               prometheus.Gauge
 	dashboardsWritten, dashboardErrors prometheus.Counter
+	dashboardsDeleted                  prometheus.Counter
 }
 
 // New builds a daemon from a checked configuration.
@@ -186,9 +187,11 @@ func (d *Daemon) initMetrics() {
 		lastReconcileSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "slokeeper_reconcile_last_success_timestamp_seconds", Help: "Unix time of the last good reconcile."}),
 		dashboardsWritten:    prometheus.NewCounter(prometheus.CounterOpts{Name: "slokeeper_grafana_dashboards_written_total", Help: "Dashboards saved to Grafana (new or changed)."}),
 		dashboardErrors:      prometheus.NewCounter(prometheus.CounterOpts{Name: "slokeeper_grafana_push_errors_total", Help: "Dashboard pushes to Grafana that failed."}),
+		dashboardsDeleted:    prometheus.NewCounter(prometheus.CounterOpts{Name: "slokeeper_grafana_dashboards_deleted_total", Help: "Dashboards of removed services and SLOs deleted from Grafana."}),
 	}
 	d.reg.MustRegister(d.m.slosLoaded, d.m.slosKept, d.m.invalidFiles, d.m.reconcileDuration, d.m.reconciles,
-		d.m.reconcileErrors, d.m.deliveries, d.m.reloads, d.m.lastReconcileSuccess, d.m.dashboardsWritten, d.m.dashboardErrors)
+		d.m.reconcileErrors, d.m.deliveries, d.m.reloads, d.m.lastReconcileSuccess, d.m.dashboardsWritten, d.m.dashboardErrors,
+		d.m.dashboardsDeleted)
 	for _, op := range []string{"write", "remove"} {
 		d.m.deliveries.WithLabelValues(d.cfg.Rules.Mode, op)
 	}
@@ -451,6 +454,21 @@ func (d *Daemon) pushDashboards(ctx context.Context, slos []slo.SLO) error {
 	if err != nil {
 		d.m.dashboardErrors.Inc()
 		return fmt.Errorf("pushing dashboards to Grafana: %w", err)
+	}
+	// The dashboards of removed services (and SLOs) go too; only those
+	// slokeeper generated, in its folder: people's dashboards stay.
+	keep := res.Keep()
+	if len(keep) == 0 {
+		return nil
+	}
+	pr, err := d.grafana.Prune(ctx, grafana.PruneOptions{FolderUID: g.FolderUID, Keep: keep})
+	d.m.dashboardsDeleted.Add(float64(len(pr.Deleted)))
+	if len(pr.Deleted) > 0 {
+		d.log.Info("stale dashboards deleted from Grafana", "deleted", len(pr.Deleted))
+	}
+	if err != nil {
+		d.m.dashboardErrors.Inc()
+		return fmt.Errorf("deleting stale dashboards from Grafana: %w", err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -55,6 +56,30 @@ func TestGrafanaPush(t *testing.T) {
 	}
 	if n := g.DashboardWrites() - first; n == 0 || n > 3 {
 		t.Errorf("a changed spec wrote %d dashboards, want 1..3", n)
+	}
+	// A removed service: its dashboards are deleted, a person's stays.
+	if err := g.AddDashboard("slo-test", map[string]any{"uid": "hand-made", "title": "Hand made", "tags": []any{"slokeeper"}}); err != nil {
+		t.Fatal(err)
+	}
+	before := g.DashboardUIDs("slo-test")
+	if err := os.Remove(filepath.Join(f.specs, "b.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := g.DashboardUIDs("slo-test")
+	if g.DashboardDeletes() == 0 || len(after) >= len(before) || !slices.Contains(after, "hand-made") {
+		t.Errorf("after removing b: %d deletes, dashboards %v (before %v)", g.DashboardDeletes(), after, before)
+	}
+	for _, uid := range after {
+		if strings.Contains(uid, "-b") && uid != "hand-made" {
+			t.Errorf("b's dashboard %s is still there", uid)
+		}
+	}
+	f.write("b.yaml", spec("b", "99"))
+	if err := d.Reconcile(ctx); err != nil {
+		t.Fatal(err)
 	}
 	// A read-only token: the reconcile reports the push error, the rules
 	// are still delivered, and the token is re-read on the next push.

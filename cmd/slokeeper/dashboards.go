@@ -23,6 +23,8 @@ type dashboardsPushCmd struct {
 	folderUID string
 	message   string
 	overwrite bool
+	prune     bool
+	dryRun    bool
 	timeout   time.Duration
 	paths     []string
 }
@@ -38,6 +40,8 @@ func (c *dashboardsPushCmd) register(app *kingpin.Application) {
 	cmd.Flag("grafana.folder-uid", "Folder UID.").Default(dashboards.DefaultFolderUID).StringVar(&c.folderUID)
 	cmd.Flag("message", "Version message of the saves.").Default("pushed by slokeeper").StringVar(&c.message)
 	cmd.Flag("overwrite", "Replace dashboards even when they were edited in Grafana since they were read.").BoolVar(&c.overwrite)
+	cmd.Flag("prune", "Also delete the dashboards slokeeper generated earlier in the folder that the specs no longer produce (removed services and SLOs); dashboards made by people are never deleted.").BoolVar(&c.prune)
+	cmd.Flag("prune.dry-run", "With --prune, list what would be deleted without deleting it.").BoolVar(&c.dryRun)
 	cmd.Flag("timeout", "Time limit of the whole push.").Default("2m").DurationVar(&c.timeout)
 	cmd.Arg("path", "Spec files or directories.").Required().StringsVar(&c.paths)
 }
@@ -64,6 +68,21 @@ func (c *dashboardsPushCmd) run(ctx context.Context, stdout, stderr io.Writer) i
 	fmt.Fprintf(stdout, "%d dashboard(s): %d written, %d unchanged\n", len(ds), len(out.Written), len(out.Unchanged))
 	if err != nil {
 		fmt.Fprintf(stderr, "slokeeper: pushing dashboards to %s: %v\n", c.url, err)
+		return exitInvalid
+	}
+	if !c.prune || len(out.Keep()) == 0 {
+		return exitOK
+	}
+	pr, err := client.Prune(ctx, grafana.PruneOptions{FolderUID: c.folderUID, Keep: out.Keep(), DryRun: c.dryRun})
+	verb := "deleted"
+	if c.dryRun {
+		verb = "would be deleted"
+	}
+	for _, uid := range pr.Deleted {
+		fmt.Fprintf(stdout, "stale dashboard %s %s\n", uid, verb)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "slokeeper: deleting stale dashboards from %s: %v\n", c.url, err)
 		return exitInvalid
 	}
 	return exitOK

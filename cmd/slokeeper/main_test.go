@@ -66,6 +66,17 @@ func TestDashboardsPush(t *testing.T) {
 	if code != 0 || !strings.Contains(out, " 0 written") || fake.DashboardWrites() != writes {
 		t.Errorf("second push must write nothing: %q, writes %d -> %d", out, writes, fake.DashboardWrites())
 	}
+	// Only the apps now, with --prune: the platform dashboards go.
+	apps := []string{"dashboards", "push", "--grafana.url", fake.URL, "--grafana.token-file", tokenFile, "--prune", "../../testdata/slos/apps"}
+	dry := append(append([]string{}, apps[:len(apps)-1]...), "--prune.dry-run", apps[len(apps)-1])
+	code, out, errs = runCLI(t, dry...)
+	if code != 0 || !strings.Contains(out, "would be deleted") || fake.DashboardDeletes() != 0 {
+		t.Fatalf("dry run: code %d, %q, %q, %d deletes", code, out, errs, fake.DashboardDeletes())
+	}
+	code, out, errs = runCLI(t, apps...)
+	if code != 0 || !strings.Contains(out, "deleted") || fake.DashboardDeletes() == 0 {
+		t.Fatalf("prune: code %d, %q, %q", code, out, errs)
+	}
 	// A wrong token: exit 1, and the token never printed.
 	if err := os.WriteFile(tokenFile, []byte("wrong-secret"), 0o600); err != nil {
 		t.Fatal(err)

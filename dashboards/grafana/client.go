@@ -1,7 +1,10 @@
 // Package grafana pushes slokeeper's dashboards and annotations to
 // Grafana's HTTP API: folders (GET/POST /api/folders), dashboards
-// (GET /api/dashboards/uid/{uid}, POST /api/dashboards/db) and annotations
-// (POST /api/annotations, PATCH /api/annotations/{id}).
+// (GET and DELETE /api/dashboards/uid/{uid}, POST /api/dashboards/db,
+// GET /api/search) and annotations (POST /api/annotations, PATCH
+// /api/annotations/{id}).
+//
+// Prune deletes the generated dashboards of services no longer specified.
 //
 // A dashboard is written only when its content differs from what Grafana
 // has (or it is in another folder), so pushing the same dashboards twice
@@ -221,7 +224,9 @@ func (e *APIError) Unwrap() error {
 // request is one API call.
 type request struct {
 	method, path string
-	body         any
+	// query is the encoded query string, if any.
+	query string
+	body  any
 	// idempotent requests are retried on every 5xx and transport error;
 	// the others (annotation posts) only where Grafana surely did nothing:
 	// 429 and 503.
@@ -239,6 +244,7 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 	}
 	u := *c.base
 	u.Path = c.base.Path + req.path
+	u.RawQuery = req.query
 	for attempt := 1; ; attempt++ {
 		status, header, data, err := c.once(ctx, req.method, u.String(), body)
 		if err == nil && status/100 == 2 {
@@ -494,6 +500,19 @@ type PushResult struct {
 	// Written lists the UIDs saved (new or changed), Unchanged the UIDs
 	// left alone because Grafana already had them.
 	Written, Unchanged []string
+	// UIDs lists the UIDs of every dashboard pushed, written or not, in
+	// the order given.
+	UIDs []string
+}
+
+// Keep is the set of UIDs pushed: what PruneOptions.Keep wants after a
+// successful push.
+func (r PushResult) Keep() map[string]bool {
+	m := make(map[string]bool, len(r.UIDs))
+	for _, u := range r.UIDs {
+		m[u] = true
+	}
+	return m
 }
 
 // Push ensures the folder, then writes each dashboard that Grafana does not
@@ -523,6 +542,7 @@ func (c *Client) Push(ctx context.Context, ds []dashboards.Dashboard, opts PushO
 		} else {
 			res.Unchanged = append(res.Unchanged, ds[i].UID)
 		}
+		res.UIDs = append(res.UIDs, ds[i].UID)
 	}
 	return res, nil
 }

@@ -4,8 +4,10 @@
 // it, 403 for a viewer's token on writes), JSON bodies with their
 // required fields, existing folders, dashboard versions (412
 // version-mismatch when a save without overwrite carries a stale version,
-// 412 name-exists for a duplicate title in a folder), UID limits. It
-// counts writes and can inject 429, 5xx and slow answers.
+// 412 name-exists for a duplicate title in a folder), UID limits, search
+// parameters (limit at most 5000, the two types, no parameter it would
+// silently ignore). It counts writes and deletes and can inject 429, 5xx
+// and slow answers.
 package grafanatest
 
 import (
@@ -37,7 +39,7 @@ type Server struct {
 	faults      []*Fault
 	requests    []Request
 	// Counters of successful writes.
-	dashboardWrites, folderCreates, annotationPosts int
+	dashboardWrites, dashboardDeletes, folderCreates, annotationPosts int
 }
 
 type folder struct {
@@ -107,6 +109,10 @@ func (s *Server) Inject(f Fault) {
 
 // DashboardWrites is the number of successful POST /api/dashboards/db.
 func (s *Server) DashboardWrites() int { s.mu.Lock(); defer s.mu.Unlock(); return s.dashboardWrites }
+
+// DashboardDeletes is the number of successful DELETE
+// /api/dashboards/uid/{uid}.
+func (s *Server) DashboardDeletes() int { s.mu.Lock(); defer s.mu.Unlock(); return s.dashboardDeletes }
 
 // FolderCreates is the number of folders created.
 func (s *Server) FolderCreates() int { s.mu.Lock(); defer s.mu.Unlock(); return s.folderCreates }
@@ -238,7 +244,7 @@ func (s *Server) handle(r *http.Request) (answer, time.Duration) {
 	case token == s.ViewerToken && r.Method != http.MethodGet:
 		return msg(http.StatusForbidden, "You'll need additional permissions to perform this action. Permissions needed: dashboards:write"), delay
 	}
-	if r.Method != http.MethodGet && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+	if hasBody(r.Method) && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		return msg(http.StatusUnsupportedMediaType, "Content-Type must be application/json"), delay
 	}
 	path := r.URL.Path
@@ -262,15 +268,24 @@ func (s *Server) handle(r *http.Request) (answer, time.Duration) {
 			return msg(http.StatusMethodNotAllowed, "method not allowed"), delay
 		}
 		return s.saveDashboard(r), delay
-	case strings.HasPrefix(path, "/api/dashboards/uid/"):
+	case path == "/api/search" || path == "/api/search/":
 		if r.Method != http.MethodGet {
 			return msg(http.StatusMethodNotAllowed, "method not allowed"), delay
 		}
-		d, ok := s.dashboards[strings.TrimPrefix(path, "/api/dashboards/uid/")]
+		return s.search(r.URL.Query()), delay
+	case strings.HasPrefix(path, "/api/dashboards/uid/"):
+		uid := strings.TrimPrefix(path, "/api/dashboards/uid/")
+		switch r.Method {
+		case http.MethodGet:
+		case http.MethodDelete:
+			return s.deleteDashboard(uid), delay
+		default:
+			return msg(http.StatusMethodNotAllowed, "method not allowed"), delay
+		}
+		d, ok := s.dashboards[uid]
 		if !ok {
 			return msg(http.StatusNotFound, "Dashboard not found", "not-found"), delay
 		}
-		uid, _ := d.model["uid"].(string)
 		return answer{status: http.StatusOK, body: map[string]any{
 			"dashboard": d.model,
 			"meta": map[string]any{"version": d.version, "folderUid": d.folderUID, "slug": slug(d.model),
@@ -288,6 +303,11 @@ func (s *Server) handle(r *http.Request) (answer, time.Duration) {
 		return s.patchAnnotation(r, strings.TrimPrefix(path, "/api/annotations/")), delay
 	}
 	return msg(http.StatusNotFound, "Not found"), delay
+}
+
+// hasBody says whether requests of method carry a JSON body.
+func hasBody(method string) bool {
+	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch
 }
 
 // decode reads a JSON object body, keeping numbers exact.
