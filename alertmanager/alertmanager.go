@@ -1,0 +1,360 @@
+// Package alertmanager generates the Alertmanager configuration that
+// routes the alerts slokeeper's rules raise: page-class tiers to PagerDuty,
+// ticket-class tiers to Slack, anything that matches no route to a
+// dead-letter webhook, with the slower tiers of an SLO inhibited while a
+// faster one fires. Grouping is per service and SLO.
+//
+// Generation is pure: no I/O, no clock; the same SLOs and options give
+// byte-identical output. Secrets (the PagerDuty routing key, the Slack
+// webhook URL) are referenced by file name only, for Alertmanager to read.
+// The design is documented in docs/alertmanager.md.
+package alertmanager
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/slokeeper/slokeeper/slo"
+)
+
+// Output locations, relative to the output directory.
+const (
+	// Dir is the folder the generated configuration is written to.
+	Dir = "alertmanager"
+	// ConfigName is the generated configuration's file name in Dir.
+	ConfigName = "slokeeper.yml"
+)
+
+// Receiver names of the generated configuration.
+const (
+	ReceiverPagerDuty  = "slokeeper-pagerduty"
+	ReceiverSlack      = "slokeeper-slack"
+	ReceiverDeadLetter = "slokeeper-dead-letter"
+)
+
+// Label names of the generated alerts (see package rules).
+const (
+	labelSLO      = "slo"
+	labelService  = "service"
+	labelSeverity = "severity"
+	labelTier     = "slo_tier"
+	labelClass    = "slo_class"
+)
+
+// Tier classes.
+const (
+	ClassPage   = "page"
+	ClassTicket = "ticket"
+)
+
+// Alert name suffixes: package rules names every alert
+// <prefix><suffix>, with a prefix that SLOs may change.
+const (
+	suffixBurn      = "ErrorBudgetBurn"
+	suffixExhausted = "ErrorBudgetExhausted"
+	suffixAbsent    = "SLIDataAbsent"
+)
+
+// Defaults of Options.
+const (
+	DefaultGroupWait            = 30 * time.Second
+	DefaultGroupInterval        = 5 * time.Minute
+	DefaultRepeatInterval       = 4 * time.Hour
+	DefaultTicketRepeatInterval = 24 * time.Hour
+)
+
+// Options tune the generated configuration.
+type Options struct {
+	// PagerDutyRoutingKeyFile is the file Alertmanager reads the PagerDuty
+	// Events API v2 routing (integration) key from. Required.
+	PagerDutyRoutingKeyFile string
+	// PagerDutyURL is the Events API v2 endpoint; empty means
+	// Alertmanager's default (https://events.pagerduty.com/v2/enqueue).
+	PagerDutyURL string
+	// SlackAPIURLFile is the file Alertmanager reads the Slack incoming
+	// webhook URL from. Required.
+	SlackAPIURLFile string
+	// SlackChannel overrides the webhook's channel ("#slo-alerts"); empty
+	// keeps the webhook's own.
+	SlackChannel string
+	// DeadLetterURL receives, as a webhook, every alert no route matches.
+	// Required; an absolute http(s) URL.
+	DeadLetterURL string
+	// GroupWait, GroupInterval and RepeatInterval are the routing tree's
+	// timings (defaults 30s, 5m, 4h). TicketRepeatInterval is the repeat
+	// interval of the Slack routes (default 24h): a ticket is worked on
+	// within a day, a page is repeated sooner.
+	GroupWait            time.Duration
+	GroupInterval        time.Duration
+	RepeatInterval       time.Duration
+	TicketRepeatInterval time.Duration
+	// Tiers are the global default tiers the rules were generated with;
+	// nil means slo.DefaultTiers(). Each SLO's own overrides apply on top,
+	// as in package rules.
+	Tiers []slo.Tier
+	// PageSeverities are the severities that page for the alerts without a
+	// tier (budget exhausted, SLI data absent); the others go to Slack.
+	// Nil means the severities of the page-class tiers of Tiers
+	// ("critical" for the defaults).
+	PageSeverities []string
+	// KeepTicketsWhenBudgetExhausted turns off the inhibition of an SLO's
+	// ticket-class tiers while its budget-exhausted alert fires.
+	KeepTicketsWhenBudgetExhausted bool
+}
+
+// File is one generated file.
+type File struct {
+	Path string // slash-separated, relative to the output directory
+	Data []byte
+}
+
+// Files are the generated files, sorted by path.
+type Files []File
+
+// Generate renders the Alertmanager configuration for slos: one complete
+// configuration file, Dir/ConfigName.
+func Generate(slos []slo.SLO, opts Options) (Files, error) {
+	cfg, err := Build(slos, opts)
+	if err != nil {
+		return nil, err
+	}
+	data, err := Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return Files{{Path: path.Join(Dir, ConfigName), Data: data}}, nil
+}
+
+// Marshal renders cfg as YAML, after the header comment that explains it.
+func Marshal(cfg *Config) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(header)
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(cfg); err != nil {
+		return nil, fmt.Errorf("encoding the Alertmanager configuration: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encoding the Alertmanager configuration: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+const header = `# Alertmanager configuration generated by slokeeper. Do not edit: regenerate.
+#
+# Routing (alerts of slokeeper's rules carry slo, service, severity and, for
+# burn-rate tiers, slo_tier and slo_class):
+#   slo_class="page"   -> slokeeper-pagerduty (Events API v2, routing key read
+#                         from routing_key_file)
+#   slo_class="ticket" -> slokeeper-slack (webhook URL read from api_url_file)
+#   budget-exhausted and SLI-absent alerts (no slo_class): page severities to
+#   PagerDuty, every other severity to Slack
+#   anything else      -> slokeeper-dead-letter (webhook)
+# Alerts are grouped by service and slo: one PagerDuty incident and one Slack
+# notification group per SLO.
+#
+# Inhibition, per SLO (equal service, slo and groupBy labels): a faster tier
+# mutes every slower one (page before ticket, then shorter long window first),
+# so one burn notifies once. A firing budget-exhausted alert mutes the SLO's
+# ticket tiers (the budget is spent; a slow burn adds nothing actionable);
+# pages are never muted by it.
+#
+# Secrets never appear here: Alertmanager reads them from the files named.
+# To merge into an existing configuration, copy the route under route.routes
+# whose receiver is slokeeper-dead-letter (the slokeeper subtree) first into
+# your routes, the three slokeeper-* receivers and the inhibit_rules.
+`
+
+// Build returns the configuration for slos as typed values.
+func Build(slos []slo.SLO, opts Options) (*Config, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	inh, err := inhibitions(slos, opts)
+	if err != nil {
+		return nil, err
+	}
+	ticketRepeat := fmtDuration(opts.TicketRepeatInterval)
+	pageSev := make([]string, len(opts.PageSeverities))
+	for i, s := range opts.PageSeverities {
+		pageSev[i] = regexp.QuoteMeta(s)
+	}
+	subtree := Route{
+		Receiver: ReceiverDeadLetter,
+		Matchers: []string{
+			matcher("alertname", "=~", ".*("+suffixBurn+"|"+suffixExhausted+"|"+suffixAbsent+")"),
+			matcher(labelSLO, "=~", ".+"),
+		},
+		GroupBy: []string{labelService, labelSLO},
+		Routes: []Route{
+			{Receiver: ReceiverPagerDuty, Matchers: []string{matcher(labelClass, "=", ClassPage)}},
+			{Receiver: ReceiverSlack, Matchers: []string{matcher(labelClass, "=", ClassTicket)}, RepeatInterval: ticketRepeat},
+		},
+	}
+	if len(pageSev) > 0 {
+		subtree.Routes = append(subtree.Routes, Route{
+			Receiver: ReceiverPagerDuty,
+			Matchers: []string{matcher(labelClass, "=", ""), matcher(labelSeverity, "=~", strings.Join(pageSev, "|"))},
+		})
+	}
+	subtree.Routes = append(subtree.Routes, Route{
+		Receiver: ReceiverSlack, Matchers: []string{matcher(labelClass, "=", "")}, RepeatInterval: ticketRepeat,
+	})
+	cfg := &Config{
+		Route: Route{
+			Receiver:       ReceiverDeadLetter,
+			GroupBy:        []string{"alertname"},
+			GroupWait:      fmtDuration(opts.GroupWait),
+			GroupInterval:  fmtDuration(opts.GroupInterval),
+			RepeatInterval: fmtDuration(opts.RepeatInterval),
+			Routes:         []Route{subtree},
+		},
+		InhibitRules: inh,
+		Receivers: []Receiver{
+			{Name: ReceiverPagerDuty, PagerDutyConfigs: []PagerDutyConfig{{
+				SendResolved:   true,
+				RoutingKeyFile: opts.PagerDutyRoutingKeyFile,
+				URL:            opts.PagerDutyURL,
+				Description:    pagerDutyDescription,
+				Severity:       pagerDutySeverity,
+				Source:         pagerDutySource,
+				Component:      pagerDutyComponent,
+				Group:          pagerDutyGroup,
+				Class:          pagerDutyClass,
+				Details:        pagerDutyDetails(),
+			}}},
+			{Name: ReceiverSlack, SlackConfigs: []SlackConfig{{
+				SendResolved: true,
+				APIURLFile:   opts.SlackAPIURLFile,
+				Channel:      opts.SlackChannel,
+				Title:        slackTitle,
+				TitleLink:    slackTitleLink,
+				Text:         slackText,
+				Fallback:     slackFallback,
+			}}},
+			{Name: ReceiverDeadLetter, WebhookConfigs: []WebhookConfig{{SendResolved: true, URL: opts.DeadLetterURL}}},
+		},
+	}
+	return cfg, nil
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if err := checkFile("PagerDuty routing key file", o.PagerDutyRoutingKeyFile); err != nil {
+		return o, err
+	}
+	if err := checkFile("Slack API URL file", o.SlackAPIURLFile); err != nil {
+		return o, err
+	}
+	if strings.ContainsAny(o.SlackChannel, "\n\r\x00") {
+		return o, fmt.Errorf("slack channel %q: must be one line", o.SlackChannel)
+	}
+	if o.DeadLetterURL == "" {
+		return o, fmt.Errorf("dead-letter URL: required")
+	}
+	if err := checkURL("dead-letter URL", o.DeadLetterURL); err != nil {
+		return o, err
+	}
+	if o.PagerDutyURL != "" {
+		if err := checkURL("PagerDuty URL", o.PagerDutyURL); err != nil {
+			return o, err
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"group wait", &o.GroupWait, DefaultGroupWait},
+		{"group interval", &o.GroupInterval, DefaultGroupInterval},
+		{"repeat interval", &o.RepeatInterval, DefaultRepeatInterval},
+		{"ticket repeat interval", &o.TicketRepeatInterval, DefaultTicketRepeatInterval},
+	} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+		if *d.v < 0 || *d.v%time.Millisecond != 0 {
+			return o, fmt.Errorf("%s %s: must be positive whole milliseconds", d.name, *d.v)
+		}
+	}
+	if o.Tiers == nil {
+		o.Tiers = slo.DefaultTiers()
+	}
+	if o.PageSeverities == nil {
+		seen := map[string]bool{}
+		for _, t := range o.Tiers {
+			if t.Disabled || tierClass(t) != ClassPage {
+				continue
+			}
+			if s := tierSeverity(t); !seen[s] {
+				seen[s] = true
+				o.PageSeverities = append(o.PageSeverities, s)
+			}
+		}
+	}
+	for _, s := range o.PageSeverities {
+		if s == "" {
+			return o, fmt.Errorf("page severities: empty severity")
+		}
+	}
+	return o, nil
+}
+
+func checkFile(what, name string) error {
+	if name == "" {
+		return fmt.Errorf("%s: required", what)
+	}
+	if strings.ContainsAny(name, "\n\r\x00") {
+		return fmt.Errorf("%s %q: not a file name", what, name)
+	}
+	return nil
+}
+
+// checkURL accepts what Alertmanager accepts for a receiver URL: absolute,
+// http or https, with a host.
+func checkURL(what, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error repeats the URL, which may hold a token: leave it out.
+		return fmt.Errorf("%s: not a valid URL", what)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s %q: must be an absolute http or https URL", what, u.Redacted())
+	}
+	return nil
+}
+
+// tierClass is the class package rules puts on a tier's alerts.
+func tierClass(t slo.Tier) string {
+	if t.Class == "" {
+		return ClassTicket
+	}
+	return t.Class
+}
+
+// tierSeverity is the severity package rules puts on a tier's alerts.
+func tierSeverity(t slo.Tier) string {
+	if t.Severity != "" {
+		return t.Severity
+	}
+	if t.Class == ClassPage {
+		return "critical"
+	}
+	return "warning"
+}
+
+// fmtDuration renders d in Alertmanager's duration syntax (30s, 5m, 1d).
+func fmtDuration(d time.Duration) string { return slo.FormatDuration(d) }
+
+// matcher renders one Alertmanager matcher with a quoted value, escaped as
+// Alertmanager's matcher parser unescapes it.
+func matcher(name, op, value string) string {
+	return name + op + `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(value) + `"`
+}
