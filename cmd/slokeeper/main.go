@@ -52,6 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		&serveCmd{},
 		&dashboardsPushCmd{},
 		&freezeCmd{},
+		&reportCmd{},
 	}
 	for _, c := range cmds {
 		c.register(app)
