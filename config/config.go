@@ -48,6 +48,8 @@ type Config struct {
 	Intervals Intervals
 	// Grafana, when set, receives the dashboards on each reconcile.
 	Grafana *Grafana
+	// Freeze is the error-budget policy section; nil when absent.
+	Freeze *Freeze
 }
 
 // Grafana is where the daemon pushes the dashboards.
@@ -204,6 +206,9 @@ func Parse(file string, data []byte) (*Config, error) {
 			c.Intervals.BudgetRead = v
 		}
 		im.Done()
+	}
+	if fm := m.Sub("freeze"); fm != nil {
+		c.Freeze = ParseFreezeSection(fm, dir)
 	}
 	m.Done()
 	if ps.HasErrors() {
