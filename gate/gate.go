@@ -58,12 +58,15 @@ type Decision struct {
 // ManualFreeze is the body of POST /api/v1/freezes, and an active manual
 // freeze in GET /api/v1/freezes.
 type ManualFreeze struct {
-	ID      int64      `json:"id,omitempty"`
-	Service string     `json:"service"`
-	Reason  string     `json:"reason"`
-	Author  string     `json:"author"`
-	Start   *time.Time `json:"start,omitempty"`
-	Until   *time.Time `json:"until,omitempty"`
+	ID      int64  `json:"id,omitempty"`
+	Service string `json:"service"`
+	// Action is "freeze" (the default) or "unfreeze": an override that
+	// lifts every freeze source while it is active.
+	Action string     `json:"action,omitempty"`
+	Reason string     `json:"reason"`
+	Author string     `json:"author"`
+	Start  *time.Time `json:"start,omitempty"`
+	Until  *time.Time `json:"until,omitempty"`
 }
 
 // Unfreeze is the body of DELETE /api/v1/freezes/{service}.
