@@ -50,6 +50,11 @@ type Config struct {
 	Grafana *Grafana
 	// Freeze is the error-budget policy section; nil when absent.
 	Freeze *Freeze
+	// Embedded is the embedded engine, set when prometheus.url is absent.
+	Embedded *Embedded
+	Web      Web
+	// Reports schedules the weekly review; nil when absent.
+	Reports *Reports
 }
 
 // Grafana is where the daemon pushes the dashboards.
@@ -181,14 +186,28 @@ func Parse(file string, data []byte) (*Config, error) {
 		c.Specs[i] = p.path(s)
 	}
 	if pm := m.Sub("prometheus"); pm != nil {
-		c.Prometheus = p.prometheus(pm)
-	} else {
-		m.Errorf("prometheus", "required field is missing")
+		c.Prometheus, c.Embedded = p.prometheus(pm)
 	}
-	if rm := m.Sub("rules"); rm != nil {
+	if c.Prometheus.URL == "" && !m.Has("prometheus") {
+		// No Prometheus at all: the embedded engine with its defaults.
+		c.Embedded = &Embedded{Retention: DefaultRetention}
+	}
+	switch rm := m.Sub("rules"); {
+	case c.Embedded != nil:
+		if rm != nil {
+			m.Errorf("rules", "the embedded engine evaluates the rules itself: remove rules, or set prometheus.url")
+		}
+		c.Rules = Rules{Mode: ModeEmbedded}
+	case rm != nil:
 		c.Rules = p.rules(rm)
-	} else {
+	default:
 		m.Errorf("rules", "required field is missing")
+	}
+	if wm := m.Sub("web"); wm != nil {
+		c.Web = p.web(wm)
+	}
+	if rm := m.Sub("reports"); rm != nil {
+		c.Reports = p.reports(rm)
 	}
 	if am := m.Sub("alerting"); am != nil {
 		c.Tiers = p.tiers(am)
@@ -260,14 +279,27 @@ func httpURL(m *ynode.Map, key string, required bool) string {
 	return s
 }
 
-func (p parser) prometheus(m *ynode.Map) Prometheus {
-	out := Prometheus{URL: httpURL(m, "url", true), Timeout: DefaultQueryTimeout}
+// prometheus reads the query API; without url, the embedded engine
+// (prometheus.embedded, or its defaults) replaces it.
+func (p parser) prometheus(m *ynode.Map) (Prometheus, *Embedded) {
+	hasURL := m.Has("url")
+	out := Prometheus{URL: httpURL(m, "url", false), Timeout: DefaultQueryTimeout}
 	if v, ok := positive(m, "timeout"); ok {
 		out.Timeout = v
 	}
 	out.HTTP = p.httpClient(m)
+	var emb *Embedded
+	if !hasURL {
+		emb = &Embedded{Retention: DefaultRetention}
+	}
+	if em := m.Sub("embedded"); em != nil {
+		if hasURL {
+			m.Errorf("embedded", "embedded and url exclude each other: without url the daemon runs its own engine")
+		}
+		emb = p.embedded(em)
+	}
 	m.Done()
-	return out
+	return out, emb
 }
 
 // httpClient reads the HTTP client keys of m (basic_auth, bearer_token_file,

@@ -68,9 +68,33 @@ func TestErrors(t *testing.T) {
 		{"empty", "", []string{"c.yml:1:1: the configuration is empty"}},
 		{"syntax", "specs: [a\n", []string{"c.yml:1:1: invalid YAML"}},
 		{"missing", "specs: []\n", []string{
-			"c.yml:1:1: prometheus: required field is missing",
-			"c.yml:1:1: rules: required field is missing",
 			"c.yml:1:8: specs: at least one spec path",
+		}},
+		{"url but no rules", "specs: [a]\nprometheus: {url: 'http://p'}\n", []string{
+			"c.yml:1:1: rules: required field is missing",
+		}},
+		{"embedded with rules", "specs: [a]\nrules: {mode: files, directory: d}\n", []string{
+			"c.yml:2:8: rules: the embedded engine evaluates the rules itself",
+		}},
+		{"embedded and url", "specs: [a]\nprometheus: {url: 'http://p', embedded: {}}\nrules: {mode: files, directory: d}\n", []string{
+			"prometheus.embedded: embedded and url exclude each other",
+		}},
+		{"embedded scrape configs", "specs: [a]\nprometheus:\n  embedded:\n    retention: 1h\n    scrape_configs:\n    - {job_name: 'a b', static_configs: [{targets: ['']}], scrape_interval: 5s, scrape_timeout: 10s, scheme: ftp, metrics_path: x}\n", []string{
+			"c.yml:4:16: prometheus.embedded.retention: must be at least 2h",
+			"prometheus.embedded.scrape_configs[0].job_name: \"a b\" is not a valid job name",
+			"scrape_configs[0].scrape_timeout: must not exceed scrape_interval",
+			"scrape_configs[0].scheme: must be http or https",
+			"scrape_configs[0].metrics_path: must start with /",
+		}},
+		{"reports", "specs: [a]\nreports: {schedule: 'every monday', time_zone: Mars/Base, keep: 0, span: 1m, slak: true}\n", []string{
+			"reports.schedule: invalid cron expression",
+			"reports.time_zone: unknown time zone \"Mars/Base\"",
+			"reports.keep: must be from 1 to 1000",
+			"reports.span: must be from 1h to 90d",
+			`reports.slak: unknown field "slak" (did you mean "slack"?)`,
+		}},
+		{"web", "specs: [a]\nweb: {external_url: 'ftp://x'}\n", []string{
+			`web.external_url: "ftp://x" is not an http(s) URL`,
 		}},
 		{"unknown and typo", "specs: [a]\nprometheus:\n  url: http://p\n  timout: 5s\nrules: {mode: files, directory: d}\n", []string{
 			`c.yml:4:3: prometheus.timout: unknown field "timout" (did you mean "timeout"?)`,
