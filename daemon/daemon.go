@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -55,6 +56,9 @@ type Options struct {
 	// RuleSink, when set, receives the rules instead of the configured
 	// delivery mode (the embedded engine).
 	RuleSink RuleSink
+	// OnReconcile, when set, is called after every reconcile (the
+	// enforcer re-evaluates: services or policies may have changed).
+	OnReconcile func()
 }
 
 // Daemon is the long-running service. Create it with New, start it with Run.
@@ -125,19 +129,11 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	d.tracer = opts.TracerProvider.Tracer(TracerName)
 	q := opts.Querier
 	if q == nil {
-		hc, err := cfg.Prometheus.HTTP.ClientConfig()
+		papi, err := NewPrometheusAPI(cfg.Prometheus)
 		if err != nil {
-			return nil, fmt.Errorf("prometheus: %w", err)
+			return nil, err
 		}
-		rt, err := commoncfg.NewRoundTripperFromConfig(hc, "prometheus")
-		if err != nil {
-			return nil, fmt.Errorf("prometheus: %w", err)
-		}
-		c, err := api.NewClient(api.Config{Address: cfg.Prometheus.URL, RoundTripper: tracePropagation(rt)})
-		if err != nil {
-			return nil, fmt.Errorf("prometheus: %w", err)
-		}
-		q = v1.NewAPI(c)
+		q = papi
 	}
 	d.reader = budget.NewReader(q, budget.Options{
 		Interval:   cfg.Intervals.BudgetRead,
@@ -200,8 +196,58 @@ func (d *Daemon) initMetrics() {
 	}
 }
 
+// NewPrometheusAPI is a client of the configured Prometheus query API,
+// with its authentication, TLS and headers, propagating trace context.
+func NewPrometheusAPI(p config.Prometheus) (v1.API, error) {
+	hc, err := p.HTTP.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
+	}
+	rt, err := commoncfg.NewRoundTripperFromConfig(hc, "prometheus")
+	if err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
+	}
+	c, err := api.NewClient(api.Config{Address: p.URL, RoundTripper: tracePropagation(rt)})
+	if err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
+	}
+	return v1.NewAPI(c), nil
+}
+
 // Reader is the budget reader.
 func (d *Daemon) Reader() *budget.Reader { return d.reader }
+
+// Snapshot is the last budget read.
+func (d *Daemon) Snapshot() budget.Snapshot { return d.reader.Snapshot() }
+
+// StaleAfter is how old a budget read may be before it is stale.
+func (d *Daemon) StaleAfter() time.Duration { return d.staleAfter() }
+
+// SLOs returns the SLOs applied (sorted by ID). A reconcile replaces the
+// slice as a whole, so callers may keep it but must not modify it.
+func (d *Daemon) SLOs() []slo.SLO {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.state.slos
+}
+
+// Loaded says whether a reconcile has loaded the specs once.
+func (d *Daemon) Loaded() bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return !d.state.reconciledAt.IsZero()
+}
+
+// Kept says whether the SLO runs from the last good version of a file that
+// now has errors.
+func (d *Daemon) Kept(id string) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return slices.Contains(d.state.keptSLOs, id)
+}
+
+// RuleOptions are the generator options of the configuration.
+func (d *Daemon) RuleOptions() rules.Options { return d.ruleOptions() }
 
 // Trigger asks for a reconcile and returns a channel that receives its
 // result. It never blocks; when requests pile up they share one reconcile.
@@ -238,6 +284,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer resync.Stop()
 	reconcile := func(reason string, waiters []chan error) {
 		err := d.Reconcile(ctx)
+		if d.opts.OnReconcile != nil {
+			d.opts.OnReconcile()
+		}
 		for _, w := range waiters {
 			w <- err
 		}

@@ -205,38 +205,131 @@ func toGate(m freeze.Manual) gate.ManualFreeze {
 	return gate.ManualFreeze{ID: m.ID, Service: m.Service, Action: m.Action, Reason: m.Reason, Author: m.Author, Start: &start, Until: m.Until}
 }
 
-// authorize checks the bearer token in constant time; refusals are
-// audited. It writes the error answer and returns false when refused.
-func (e *Enforcer) authorize(w http.ResponseWriter, r *http.Request, action, service string) bool {
+// Errors of the manual freeze calls.
+var (
+	ErrUnauthorized = errors.New("a valid bearer token is required")
+	ErrDisabled     = errors.New("manual freezes are disabled: no API token is configured (freeze.api.token_file or token_env)")
+	ErrInvalid      = errors.New("invalid request")
+	ErrNotFound     = errors.New("not found")
+)
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// checkToken compares token with the configured one in constant time;
+// refusals are audited with who asked (from).
+func (e *Enforcer) checkToken(ctx context.Context, token, action, service, from string) error {
 	want := ""
 	if e.opts.Token != nil {
 		t, err := e.opts.Token()
 		if err != nil {
 			e.log.Error("reading the API token", "err", err)
-			httpError(w, http.StatusServiceUnavailable, "the API token cannot be read")
-			return false
+			return fmt.Errorf("the API token cannot be read")
 		}
 		want = t
 	}
 	if want == "" {
 		e.m.gate.WithLabelValues(action, "disabled").Inc()
-		httpError(w, http.StatusForbidden, "manual freezes are disabled: no API token is configured (freeze.api.token_file or token_env)")
-		return false
+		return ErrDisabled
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(want)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(want)) != 1 {
 		e.m.gate.WithLabelValues(action, "unauthorized").Inc()
-		if err := e.st.Audit(r.Context(), store.AuditEntry{
-			At: e.now(), Actor: "unauthenticated " + clientAddr(r), Action: action + "_refused", Service: service,
+		if err := e.st.Audit(ctx, store.AuditEntry{
+			At: e.now(), Actor: "unauthenticated " + from, Action: action + "_refused", Service: service,
 			Detail: "missing or invalid bearer token",
 		}); err != nil {
 			e.log.Warn("auditing a refused call", "err", err)
 		}
-		w.Header().Set("WWW-Authenticate", `Bearer realm="slokeeper"`)
-		httpError(w, http.StatusUnauthorized, "a valid bearer token is required")
-		return false
+		return ErrUnauthorized
 	}
-	return true
+	return nil
+}
+
+// StartManual starts a manual freeze (action freeze) or override (action
+// unfreeze) of service, after checking token; the state is re-evaluated at
+// once, so the gate answers accordingly when it returns.
+func (e *Enforcer) StartManual(ctx context.Context, token, service, action, reason, author string, until *time.Time) (freeze.Manual, error) {
+	if err := e.checkToken(ctx, token, "manual_freeze", service, author); err != nil {
+		return freeze.Manual{}, err
+	}
+	now := e.now()
+	if action == "" {
+		action = freeze.ActionFreeze
+	}
+	switch {
+	case service == "" || strings.TrimSpace(reason) == "" || strings.TrimSpace(author) == "":
+		return freeze.Manual{}, invalid("service, reason and author are required")
+	case action != freeze.ActionFreeze && action != freeze.ActionUnfreeze:
+		return freeze.Manual{}, invalid("action must be freeze or unfreeze")
+	case len(reason) > gate.MaxReason || len(author) > gate.MaxAuthor:
+		return freeze.Manual{}, invalid("reason (at most %d bytes) or author (at most %d bytes) is too long", gate.MaxReason, gate.MaxAuthor)
+	case until != nil && !until.After(now):
+		return freeze.Manual{}, invalid("until must be in the future")
+	case !e.known(service):
+		return freeze.Manual{}, fmt.Errorf("%w: no SLO of service %q is loaded", ErrNotFound, service)
+	}
+	m := freeze.Manual{Service: service, Action: action, Reason: reason, Author: author, Start: now, Until: until}
+	id, err := e.st.AddManual(ctx, m, now)
+	if err != nil {
+		e.m.gate.WithLabelValues("manual_freeze", "error").Inc()
+		return freeze.Manual{}, err
+	}
+	m.ID = id
+	e.m.gate.WithLabelValues("manual_freeze", "accepted").Inc()
+	e.log.Info("manual freeze started", "service", service, "action", action, "author", author, "id", id)
+	if err := e.Evaluate(ctx); err != nil {
+		e.log.Error("evaluating after a manual freeze", "err", err)
+	}
+	return m, nil
+}
+
+// StopManual ends the service's manual entries after checking token.
+func (e *Enforcer) StopManual(ctx context.Context, token, service, author, reason string) error {
+	if err := e.checkToken(ctx, token, "manual_unfreeze", service, author); err != nil {
+		return err
+	}
+	if strings.TrimSpace(author) == "" {
+		return invalid("author is required")
+	}
+	if len(reason) > gate.MaxReason || len(author) > gate.MaxAuthor {
+		return invalid("reason or author is too long")
+	}
+	ids, err := e.st.EndManual(ctx, store.EndRequest{Service: service, By: author, Reason: reason, At: e.now()})
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: service %q has no active manual freeze", ErrNotFound, service)
+	}
+	if err != nil {
+		return err
+	}
+	e.m.gate.WithLabelValues("manual_unfreeze", "accepted").Inc()
+	e.log.Info("manual freezes ended", "service", service, "ids", ids, "author", author)
+	if err := e.Evaluate(ctx); err != nil {
+		e.log.Error("evaluating after a manual unfreeze", "err", err)
+	}
+	return nil
+}
+
+// manualError answers a manual call's error.
+func manualError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, ErrUnauthorized):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="slokeeper"`)
+		httpError(w, http.StatusUnauthorized, err.Error())
+	case errors.Is(err, ErrDisabled):
+		httpError(w, http.StatusForbidden, err.Error())
+	case errors.Is(err, ErrInvalid):
+		httpError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, ErrNotFound):
+		httpError(w, http.StatusNotFound, err.Error())
+	default:
+		httpError(w, http.StatusInternalServerError, err.Error())
+	}
+}
+
+func bearer(r *http.Request) string {
+	t, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return t
 }
 
 func (e *Enforcer) startManual(w http.ResponseWriter, r *http.Request) {
@@ -244,77 +337,22 @@ func (e *Enforcer) startManual(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	if !e.authorize(w, r, "manual_freeze", req.Service) {
-		return
-	}
-	now := e.now()
-	if req.Action == "" {
-		req.Action = freeze.ActionFreeze
-	}
-	switch {
-	case req.Service == "" || strings.TrimSpace(req.Reason) == "" || strings.TrimSpace(req.Author) == "":
-		httpError(w, http.StatusBadRequest, "service, reason and author are required")
-		return
-	case req.Action != freeze.ActionFreeze && req.Action != freeze.ActionUnfreeze:
-		httpError(w, http.StatusBadRequest, "action must be freeze or unfreeze")
-		return
-	case len(req.Reason) > gate.MaxReason || len(req.Author) > gate.MaxAuthor:
-		httpError(w, http.StatusBadRequest, fmt.Sprintf("reason (at most %d bytes) or author (at most %d bytes) is too long", gate.MaxReason, gate.MaxAuthor))
-		return
-	case req.Until != nil && !req.Until.After(now):
-		httpError(w, http.StatusBadRequest, "until must be in the future")
-		return
-	case !e.known(req.Service):
-		httpError(w, http.StatusNotFound, fmt.Sprintf("no SLO of service %q is loaded", req.Service))
-		return
-	}
-	m := freeze.Manual{Service: req.Service, Action: req.Action, Reason: req.Reason, Author: req.Author, Start: now, Until: req.Until}
-	id, err := e.st.AddManual(r.Context(), m, now)
+	m, err := e.StartManual(r.Context(), bearer(r), req.Service, req.Action, req.Reason, req.Author, req.Until)
 	if err != nil {
-		e.m.gate.WithLabelValues("manual_freeze", "error").Inc()
-		httpError(w, http.StatusInternalServerError, err.Error())
+		manualError(w, err)
 		return
-	}
-	m.ID = id
-	e.m.gate.WithLabelValues("manual_freeze", "accepted").Inc()
-	e.log.Info("manual freeze started", "service", m.Service, "action", m.Action, "author", m.Author, "id", id)
-	// Decide at once, so that the gate answers frozen from now on.
-	if err := e.Evaluate(r.Context()); err != nil {
-		e.log.Error("evaluating after a manual freeze", "err", err)
 	}
 	writeJSON(w, http.StatusCreated, toGate(m))
 }
 
 func (e *Enforcer) stopManual(w http.ResponseWriter, r *http.Request) {
-	svc := r.PathValue("service")
 	var req gate.Unfreeze
 	if r.ContentLength != 0 && !decode(w, r, &req) {
 		return
 	}
-	if !e.authorize(w, r, "manual_unfreeze", svc) {
+	if err := e.StopManual(r.Context(), bearer(r), r.PathValue("service"), req.Author, req.Reason); err != nil {
+		manualError(w, err)
 		return
-	}
-	if strings.TrimSpace(req.Author) == "" {
-		httpError(w, http.StatusBadRequest, "author is required")
-		return
-	}
-	if len(req.Reason) > gate.MaxReason || len(req.Author) > gate.MaxAuthor {
-		httpError(w, http.StatusBadRequest, "reason or author is too long")
-		return
-	}
-	ids, err := e.st.EndManual(r.Context(), store.EndRequest{Service: svc, By: req.Author, Reason: req.Reason, At: e.now()})
-	if errors.Is(err, store.ErrNotFound) {
-		httpError(w, http.StatusNotFound, fmt.Sprintf("service %q has no active manual freeze", svc))
-		return
-	}
-	if err != nil {
-		httpError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	e.m.gate.WithLabelValues("manual_unfreeze", "accepted").Inc()
-	e.log.Info("manual freezes ended", "service", svc, "ids", ids, "author", req.Author)
-	if err := e.Evaluate(r.Context()); err != nil {
-		e.log.Error("evaluating after a manual unfreeze", "err", err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -488,3 +488,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, api string, call 
 	}
 	s.serveAPI(w, r, call)
 }
+
+// Heal drops every pending fault: the service works again.
+func (s *Server) Heal() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
