@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -129,7 +130,7 @@ func checkDeployment(t *testing.T, what string, dep manifest, cfg *config.Config
 	for _, a := range list(get(c, "args")) {
 		args = append(args, a.(string))
 	}
-	if len(args) == 0 || args[0] != "serve" || !slices.Contains(args, "--config.file=/etc/slokeeper/slokeeper.yml") {
+	if len(args) == 0 || args[0] != "serve" || !slices.Contains(args, "--config.file=/etc/slokeeper/config/slokeeper.yml") || !slices.Contains(args, "--storage.path=/var/lib/slokeeper/data") {
 		t.Errorf("%s: args = %v", what, args)
 	}
 	if p := get(list(get(c, "ports"))[0], "containerPort"); p != 9740 {
@@ -149,10 +150,13 @@ func checkDeployment(t *testing.T, what string, dep manifest, cfg *config.Config
 			t.Errorf("%s: mount %s of an undeclared volume", what, p)
 		}
 	}
-	cfgVol := mounts["/etc/slokeeper/slokeeper.yml"]
+	cfgVol := mounts["/etc/slokeeper/config"]
 	configCM, _ = get(cfgVol, "configMap", "name").(string)
 	if configCM == "" {
-		t.Errorf("%s: the configuration is not mounted from a ConfigMap at /etc/slokeeper/slokeeper.yml", what)
+		t.Errorf("%s: the configuration is not mounted from a ConfigMap at /etc/slokeeper/config (a directory, so that updates reach the daemon)", what)
+	}
+	if _, ok := mounts["/var/lib/slokeeper/data"]; !ok || readOnly["/var/lib/slokeeper/data"] {
+		t.Errorf("%s: --storage.path /var/lib/slokeeper/data is not a writable mount", what)
 	}
 	for _, s := range cfg.Specs {
 		v, ok := mounts[s]
@@ -194,6 +198,13 @@ var helmFuncs = template.FuncMap{
 		pad := strings.Repeat(" ", n)
 		return "\n" + pad + strings.ReplaceAll(s, "\n", "\n"+pad)
 	},
+	"default": func(def, v any) any {
+		if v == nil || v == "" || v == false || v == 0 {
+			return def
+		}
+		return v
+	},
+	"printf": fmt.Sprintf,
 	"quote": func(v any) string {
 		b, _ := yaml.Marshal(v)
 		return `"` + strings.ReplaceAll(strings.TrimSpace(strings.Trim(strings.TrimSpace(string(b)), `"'`)), `"`, `\"`) + `"`
