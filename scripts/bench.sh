@@ -27,3 +27,4 @@ if bin/slokeeper generate --help >/dev/null 2>&1; then
   for i in 1 2 3; do measure "slokeeper generate rules (run $i)" bin/slokeeper generate -o "$tmp/out" "$tmp/specs"; done
 fi
 if [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ]; then echo "== daemon: 10,000 SLOs against a real Prometheus (bench/daemon)"; go run ./bench/daemon; fi
+if [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ] && [ -d ../shared/peers/bench ]; then echo "== rule evaluation cost vs Sloth and Pyrra (bench/rulecost)"; go run ./bench/rulecost; fi
