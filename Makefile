@@ -23,11 +23,12 @@ install:
 run: build
 	@./scripts/run.sh $(BIN) $(OUT)
 
-# Every test, with the real components they need (Debian's prometheus for
-# promtool and the Prometheus server); installed with apt-get when running as
-# root and missing.
+# Every test, with the real components they need (Debian's prometheus,
+# prometheus-alertmanager and chromium); installed with apt-get when running
+# as root and missing. The longest are the end-to-end tests of
+# cmd/slokeeper (the demo's planned freeze and lift takes about 15 minutes).
 test: test-deps
-	$(GO) test -count=1 -timeout 30m $(PKGS)
+	$(GO) test -count=1 -timeout 60m $(PKGS)
 
 test-deps:
 	@./scripts/test-deps.sh

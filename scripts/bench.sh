@@ -28,3 +28,4 @@ if bin/slokeeper generate --help >/dev/null 2>&1; then
 fi
 if [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ]; then echo "== daemon: 10,000 SLOs against a real Prometheus (bench/daemon)"; go run ./bench/daemon; fi
 if [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ] && [ -d ../shared/peers/bench ]; then echo "== rule evaluation cost vs Sloth and Pyrra (bench/rulecost)"; go run ./bench/rulecost; fi
+echo "== embedded engine: 200 SLOs, 14 days of history (bench/embedded)"; go run ./bench/embedded

@@ -289,7 +289,7 @@ func profileList(ctx context.Context, cfgFile, tmp string, n int, verbose bool) 
 	h := d.Handler()
 	serve := func() int {
 		w := &discard{h: http.Header{}}
-		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/v1/slos", nil))
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/v1/slos?limit=10000", nil))
 		return w.n
 	}
 	serve() // warm-up
@@ -308,7 +308,7 @@ func profileList(ctx context.Context, cfgFile, tmp string, n int, verbose bool) 
 	// The same value, decoded from a response, encoded as the handler does
 	// (indented) and compact.
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/slos", nil))
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/slos?limit=10000", nil))
 	body := rec.Body.Bytes()
 	var v struct {
 		SLOs      []daemon.SLOSummary `json:"slos"`

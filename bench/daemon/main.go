@@ -111,6 +111,7 @@ type bench struct {
 	reloadErr          string
 	seqFull, seqSvc    loadResult
 	loadSvc, loadFull  loadResult
+	loadPage           loadResult // the default page (500 SLOs)
 	capFull            loadResult
 	busySvc, otherSvc  float64
 	busyFull, othFull  float64
@@ -292,7 +293,7 @@ func (b *bench) run(ctx context.Context) error {
 	if err := waitHTTP(ctx, b.slokeep, b.daemon+"/-/ready", nil); err != nil {
 		return err
 	}
-	if err := waitHTTP(ctx, b.slokeep, b.daemon+"/api/v1/slos", b.checkList); err != nil {
+	if err := waitHTTP(ctx, b.slokeep, b.daemon+"/api/v1/slos?limit=10000", b.checkList); err != nil {
 		return err
 	}
 	b.readyTime = time.Since(t)
@@ -305,7 +306,7 @@ func (b *bench) run(ctx context.Context) error {
 	// list, long enough to cover one of the daemon's periodic reads.
 	c := newClient(o.maxConns)
 	defer c.CloseIdleConnections()
-	full, svc := b.daemon+"/api/v1/slos", b.daemon+"/api/v1/slos?service=svc-0001"
+	full, svc := b.daemon+"/api/v1/slos?limit=10000", b.daemon+"/api/v1/slos?service=svc-0001"
 	if b.seqSvc, err = sequential(ctx, c, svc, 50); err != nil {
 		return err
 	}
@@ -318,6 +319,8 @@ func (b *bench) run(ctx context.Context) error {
 	b.loadSvc = openLoop(ctx, c, svc, o.rate, o.duration, o.timeout)
 	b.busySvc, b.otherSvc = cpuUse(c0, readCPU(pids...))
 	b.logf("open loop on %s: p99 %s, %d errors", svc, b.loadSvc.pct(99), b.loadSvc.errors)
+	b.loadPage = openLoop(ctx, c, b.daemon+"/api/v1/slos", o.rate, o.duration, o.timeout)
+	b.logf("open loop on the default page: p99 %s, %d errors", b.loadPage.pct(99), b.loadPage.errors)
 
 	// 6. RSS once the daemon has finished at least two reads.
 	wctx, wcancel := context.WithTimeout(ctx, 2*o.budgetRead+30*time.Second)
@@ -587,11 +590,13 @@ func (b *bench) print(w io.Writer) {
 		inRec, _ := lr.split([][2]time.Time{b.reload})
 		p("| GET /api/v1/slos?service=svc-0001 at %d/s for 10 s with a reconcile (POST /-/reload, %s) | | all: %s; %d errors; the %d during the reconcile: %s | |", lr.rate, ms(b.reload[1].Sub(b.reload[0])), latencyRow(lr), lr.errors, len(inRec.lat), latencyRow(inRec))
 	}
-	p("| GET /api/v1/slos (all %d, %.1f MiB), one at a time | | p50 %s, max %s | |", o.slos, float64(b.seqFull.bytes)/(1<<20), ms(b.seqFull.pct(50)), ms(b.seqFull.pct(100)))
+	lp := b.loadPage
+	p("| GET /api/v1/slos (default page: the first 500 of %d) at %d/s for %s, open loop | p99 <= 20 ms | %s; %d sent, %d errors | %s |", o.slos, lp.rate, o.duration, latencyRow(lp), lp.sent, lp.errors, verdict(lp.errors == 0 && lp.pct(99) <= 20*time.Millisecond))
+	p("| GET /api/v1/slos?limit=10000 (all %d, %.1f MiB), one at a time | | p50 %s, max %s | |", o.slos, float64(b.seqFull.bytes)/(1<<20), ms(b.seqFull.pct(50)), ms(b.seqFull.pct(100)))
 	if o.fullDuration > 0 {
 		cf, lf := b.capFull, b.loadFull
-		p("| GET /api/v1/slos (all), %d at a time for 5 s (capacity) | | %.1f responses/s; %s | |", runtime.NumCPU(), float64(cf.ok)/cf.wall.Seconds(), latencyRow(cf))
-		p("| GET /api/v1/slos (all) at %d/s for %s, open loop | p99 <= 20 ms | %d sent, %d done in time (%s), %d errors (%s) | %s |", lf.rate, o.fullDuration, lf.sent, lf.ok, latencyRow(lf), lf.errors, lf.errSample, verdict(lf.errors == 0 && lf.pct(99) <= 20*time.Millisecond))
+		p("| GET /api/v1/slos?limit=10000 (all), %d at a time for 5 s (capacity) | | %.1f responses/s; %s | |", runtime.NumCPU(), float64(cf.ok)/cf.wall.Seconds(), latencyRow(cf))
+		p("| GET /api/v1/slos?limit=10000 (all) at %d/s for %s, open loop | | %d sent, %d done in time (%s), %d errors (%s) | %s |", lf.rate, o.fullDuration, lf.sent, lf.ok, latencyRow(lf), lf.errors, lf.errSample, verdict(lf.errors == 0 && lf.pct(99) <= 20*time.Millisecond))
 	}
 	p("| Daemon RSS after the unfiltered load (VmRSS / VmHWM) | | %s / %s | |", mib(b.rssEnd), mib(b.hwmEnd))
 	p("| Machine CPU busy during the filtered / unfiltered load (of it, other processes than ours) | | %.0f%% (%.0f%%) / %.0f%% (%.0f%%) | |", b.busySvc, b.otherSvc, b.busyFull, b.othFull)

@@ -162,6 +162,7 @@ func TestFreezeEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Prometheus and the daemon")
 	}
+	t.Parallel()
 	dir := t.TempDir()
 	specDir, rulesDir, storage := filepath.Join(dir, "specs"), filepath.Join(dir, "rules"), filepath.Join(dir, "data")
 	for _, d := range []string{specDir, rulesDir} {
@@ -466,6 +467,7 @@ func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo for several minutes")
 	}
+	t.Parallel() // mostly waiting: overlaps the other end-to-end tests
 	dir := t.TempDir()
 	specs := filepath.Join(dir, "specs")
 	if err := os.Mkdir(specs, 0o755); err != nil {
