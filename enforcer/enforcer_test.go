@@ -488,3 +488,53 @@ func getJSON(t *testing.T, url string, v any) {
 		t.Fatal(err)
 	}
 }
+
+func TestPagerDutyIncidentsFreeze(t *testing.T) {
+	h := newHarness(t)
+	src, err := pagerduty.NewIncidentSource(pagerduty.IncidentSourceConfig{APIToken: pagerdutytest.DefaultAPIToken, APIURL: h.pd.URL(), Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := freeze.NewPolicy("oncall")
+	p.PagerDuty = &freeze.PagerDutyRule{ServiceIDs: []string{"PSHOP01"}, Urgencies: []string{"high"}}
+	h.e.opts.Policies = freeze.PolicySet{Policies: map[string]freeze.Policy{"oncall": p}, Default: "oncall"}
+	h.e.opts.Incidents = src
+	ok := map[string]float64{"checkout/availability": 0.6, "checkout/latency": 0.9, "catalog/availability": 0.8}
+	ctx := context.Background()
+	h.e.poll(ctx)
+	h.step(ok)
+	if h.gate("checkout", "").Frozen {
+		t.Fatal("frozen without an incident")
+	}
+	// A low-urgency incident does not match; a high one does.
+	h.pd.AddIncident(pagerdutytest.Incident{Title: "disk", ServiceID: "PSHOP01", Urgency: "low"})
+	if h.e.poll(ctx) {
+		h.step(ok)
+	}
+	if h.gate("checkout", "").Frozen {
+		t.Fatal("a low-urgency incident froze the service")
+	}
+	id := h.pd.AddIncident(pagerdutytest.Incident{Title: "checkout down", ServiceID: "PSHOP01", Urgency: "high"})
+	if !h.e.poll(ctx) {
+		t.Fatal("the new incident was not seen as a change")
+	}
+	h.step(ok)
+	d := h.gate("checkout", "")
+	if !d.Frozen || d.Sources[0] != freeze.SourcePagerDuty {
+		t.Fatalf("open incident: %+v", d)
+	}
+	// PagerDuty unreachable: the source keeps its state.
+	h.pd.Fail(10, pagerdutytest.Fault{Status: http.StatusInternalServerError, Path: "/incidents"})
+	h.e.poll(ctx)
+	h.step(ok)
+	if !h.gate("checkout", "").Frozen {
+		t.Fatal("a failed poll lifted the freeze")
+	}
+	h.pd.Heal()
+	h.pd.SetIncidentStatus(id, "resolved")
+	h.e.poll(ctx)
+	h.step(ok)
+	if d := h.gate("checkout", ""); d.Frozen {
+		t.Fatalf("resolved incident still freezes: %+v", d)
+	}
+}
