@@ -30,6 +30,7 @@ import (
 	"github.com/slokeeper/slokeeper/notify/pagerduty"
 	"github.com/slokeeper/slokeeper/notify/slack"
 	"github.com/slokeeper/slokeeper/report"
+	"github.com/slokeeper/slokeeper/slo"
 	"github.com/slokeeper/slokeeper/store"
 	"github.com/slokeeper/slokeeper/webui"
 )
@@ -188,7 +189,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (s *Server, err 
 	if grafanaURL == "" && cfg.Grafana != nil {
 		grafanaURL = cfg.Grafana.URL
 	}
-	s.ui, err = webui.New(&uiBackend{d: s.d, e: s.e, st: s.st, prom: s.prom, tiers: cfg.Tiers, now: opts.Now},
+	tiers := cfg.Tiers
+	if tiers == nil {
+		tiers = slo.DefaultTiers()
+	}
+	s.ui, err = webui.New(&uiBackend{d: s.d, e: s.e, st: s.st, prom: s.prom, tiers: tiers, now: opts.Now},
 		webui.Options{BasePath: "/ui", GrafanaURL: grafanaURL, Logger: opts.Logger.With("component", "ui"), Now: opts.Now})
 	if err != nil {
 		return nil, err
