@@ -298,7 +298,7 @@ func (g *Generator) makePlan(st *stream) error {
 	tl := g.opts.Timeline
 	const (
 		baseShare, burstShare, outageShare = 0.20, 0.55, 0.45
-		lead, burstLen                     = 2 * time.Minute, 10 * time.Minute
+		lead, burstLen                     = 2 * time.Minute, 2 * time.Minute
 	)
 	eb := s.ErrorBudget()
 	// Events the total selector counts per unit of diurnal shape: the

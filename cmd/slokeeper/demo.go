@@ -37,6 +37,11 @@ type demoSetup struct {
 }
 
 func newDemoSetup(c *serveCmd, stdout io.Writer) (*demoSetup, error) {
+	// The period budget moves in 5-minute steps (the rules' lattice), and
+	// the outage and the old burst must not fall in the same step.
+	if c.demoFreezeAfter < 2*time.Minute || c.demoLiftAfter < c.demoFreezeAfter+10*time.Minute {
+		return nil, fmt.Errorf("--demo.freeze-after must be at least 2m and --demo.lift-after at least 10m later (got %s and %s)", c.demoFreezeAfter, c.demoLiftAfter)
+	}
 	d := &demoSetup{c: c, dir: filepath.Join(c.storagePath, "demo")}
 	// The demo's state is synthetic: start again each time.
 	if err := os.RemoveAll(d.dir); err != nil {
@@ -100,7 +105,7 @@ freeze:
   default_policy: standard
   policies:
   - name: standard          # freeze at 0%%, warn at 25%%, lift at 10%%
-    freeze_on_page_alert: false
+    freeze_on_page_alert: true  # a page-tier burn alert freezes too
   api:
     token_file: %q
   notifications:
