@@ -301,17 +301,7 @@ func (e *Engine) Query(ctx context.Context, q string, ts time.Time, _ ...v1.Opti
 		ts = time.Now()
 	}
 	qry, err := e.engine.NewInstantQuery(ctx, e.db, nil, q, ts)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	defer qry.Close()
-	res := qry.Exec(ctx)
-	if res.Err != nil {
-		return nil, nil, nil, res.Err
-	}
-	w, i := res.Warnings.AsStrings(q, 0, 0)
-	v, err := toModel(res.Value)
-	return v, w, i, err
+	return e.exec(ctx, q, qry, err)
 }
 
 // QueryRange runs a range query.
@@ -320,6 +310,12 @@ func (e *Engine) QueryRange(ctx context.Context, q string, r v1.Range, _ ...v1.O
 		return nil, nil, nil, errors.New("zero or negative query resolution step widths are not accepted")
 	}
 	qry, err := e.engine.NewRangeQuery(ctx, e.db, nil, q, r.Start, r.End, r.Step)
+	return e.exec(ctx, q, qry, err)
+}
+
+// exec runs a query made by the engine and converts its result to the
+// client_golang model.
+func (e *Engine) exec(ctx context.Context, q string, qry promql.Query, err error) (model.Value, v1.Warnings, v1.Infos, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
