@@ -301,7 +301,7 @@ freeze:
 	slack.Heal()
 	pd.Heal()
 	slack.Fail(1, slacktest.Fault{LoseResponse: true, Path: "chat.postMessage"})
-	daemon = startDaemon()
+	startDaemon() // stopped by its cleanup
 	if d := check(); !d.Frozen {
 		t.Fatalf("the restarted daemon forgot the freeze: %+v", d)
 	}
