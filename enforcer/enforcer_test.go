@@ -538,3 +538,31 @@ func TestPagerDutyIncidentsFreeze(t *testing.T) {
 		t.Fatalf("resolved incident still freezes: %+v", d)
 	}
 }
+
+// A lift recorded while its freeze's notification waits for a retry must
+// not overtake it: the freeze message comes first and is then updated.
+func TestLiftNeverOvertakesItsFreeze(t *testing.T) {
+	h := newHarness(t)
+	ok := map[string]float64{"checkout/availability": 0.6, "checkout/latency": 0.9, "catalog/availability": 0.8}
+	h.step(ok)
+	h.slack.Fail(1, slacktest.Fault{Status: http.StatusTooManyRequests, RetryAfter: 20 * time.Second, Path: "chat.postMessage"})
+	h.step(map[string]float64{"checkout/availability": -0.1, "checkout/latency": 0.9, "catalog/availability": 0.8})
+	if len(h.slackTop()) != 0 {
+		t.Fatal("sent despite the 429")
+	}
+	h.src.read(h.clk.add(5*time.Second), ok) // lifted before the retry is due
+	h.settle()
+	if n := len(h.slack.Messages(h.slack.Channel())); n != 0 {
+		t.Fatalf("the lift went out before its freeze: %d messages", n)
+	}
+	for range 3 {
+		h.clk.add(15 * time.Second)
+		if err := h.e.Deliver(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	top := h.slackTop()
+	if len(top) != 1 || top[0].Updates == 0 || len(h.slack.Replies(h.slack.Channel(), top[0].TS)) == 0 {
+		t.Fatalf("after the retry: %+v", top)
+	}
+}

@@ -32,46 +32,44 @@ func (e *Enforcer) sendLoop(ctx context.Context) {
 // sent (the receipt is stored with the item), retried later (429, 5xx,
 // timeouts: with the server's Retry-After or an exponential backoff), or
 // failed for good (other 4xx, a bad payload). Items are delivered in the
-// order they were recorded, and an episode's items one after the other,
-// so that a lift never overtakes its freeze.
+// order they were recorded, and an episode's items one after the other
+// per notifier, so that a lift never overtakes its freeze.
 func (e *Enforcer) Deliver(ctx context.Context) error {
 	byName := map[string]notify.Notifier{}
 	for _, n := range e.opts.Notifiers {
 		byName[n.Name()] = n
 	}
-	for {
-		items, err := e.st.DueOutbox(ctx, e.now(), 100)
-		if err != nil {
-			return err
+	// Every pending item, due or not, in the order recorded: an item
+	// waiting for its retry holds back the later items of its lane (one
+	// notifier, one episode), so that a lift never overtakes its freeze.
+	far := e.now().Add(100 * 365 * 24 * time.Hour)
+	items, err := e.st.DueOutbox(ctx, far, 10000)
+	if err != nil {
+		return err
+	}
+	blocked := map[string]bool{}
+	for _, it := range items {
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		if len(items) == 0 {
-			break
+		lane := it.Channel + "\x00" + it.Episode
+		if blocked[lane] {
+			continue
 		}
-		blocked := map[string]bool{} // channel/episode with an item waiting for a retry
-		progress := false
-		for _, it := range items {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			lane := it.Channel + "\x00" + it.Episode
-			if blocked[lane] {
-				continue
-			}
-			n, ok := byName[it.Channel]
-			if !ok {
-				// A notifier removed from the configuration: its items stay
-				// until it comes back, but must not be retried in a loop.
-				_ = e.st.MarkRetry(ctx, it.ID, e.now().Add(time.Hour), "no notifier named "+it.Channel+" is configured")
-				continue
-			}
-			if e.deliverOne(ctx, n, it) {
-				progress = true
-			} else {
-				blocked[lane] = true
-			}
+		if it.NextAttempt.After(e.now()) {
+			blocked[lane] = true
+			continue
 		}
-		if !progress {
-			break
+		n, ok := byName[it.Channel]
+		if !ok {
+			// A notifier removed from the configuration: its items stay
+			// until it comes back, but are not retried in a loop.
+			_ = e.st.MarkRetry(ctx, it.ID, e.now().Add(time.Hour), "no notifier named "+it.Channel+" is configured")
+			blocked[lane] = true
+			continue
+		}
+		if !e.deliverOne(ctx, n, it) {
+			blocked[lane] = true
 		}
 	}
 	pending, _, err := e.st.OutboxStats(ctx)
