@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/slokeeper/slokeeper/slo"
+
+	"github.com/slokeeper/slokeeper/internal/proctest"
 )
 
 const (
@@ -19,16 +21,6 @@ const (
 
 // requireBinary skips when a real binary is missing, except in CI (the
 // CI environment variable set), where the test fails.
-func requireBinary(t *testing.T, path string) {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI (Debian package prometheus-alertmanager): %v", path, err)
-		}
-		t.Skipf("%s not installed (Debian package prometheus-alertmanager)", path)
-	}
-}
-
 func writeConfig(t *testing.T, slos []slo.SLO, opts Options) string {
 	t.Helper()
 	files, err := Generate(slos, opts)
@@ -51,7 +43,7 @@ func amtool(t *testing.T, args ...string) (string, error) {
 }
 
 func TestAmtoolCheckConfig(t *testing.T) {
-	requireBinary(t, amtoolBin)
+	proctest.RequireBinary(t, amtoolBin, "prometheus-alertmanager")
 	cases := []struct {
 		name string
 		slos []slo.SLO
@@ -83,7 +75,7 @@ func TestAmtoolCheckConfig(t *testing.T) {
 // TestAmtoolRoutes routes every alert the rules package generates through
 // Alertmanager's own routing code (amtool config routes test).
 func TestAmtoolRoutes(t *testing.T) {
-	requireBinary(t, amtoolBin)
+	proctest.RequireBinary(t, amtoolBin, "prometheus-alertmanager")
 	cases := []struct {
 		name  string
 		slos  []slo.SLO

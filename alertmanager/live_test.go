@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,20 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
+	"github.com/slokeeper/slokeeper/internal/proctest"
+)
 
 // syncBuffer collects a process's output for failure messages.
 type syncBuffer struct {
@@ -51,7 +39,7 @@ func (s *syncBuffer) String() string {
 // with clustering off, and stops it (by its PID) when the test ends.
 func startAlertmanager(t *testing.T, configFile string) (baseURL string, logs *syncBuffer) {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := proctest.FreeAddr(t)
 	logs = &syncBuffer{}
 	cmd := exec.Command(alertmanagerBin,
 		"--config.file="+configFile,
@@ -130,24 +118,12 @@ func postAlerts(t *testing.T, baseURL string, alerts []postableAlert) {
 	}
 }
 
-// waitFor polls cond until it holds or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // TestLiveAlertmanager runs the real Alertmanager 0.25 with the config
 // generated for the example specs, its receivers pointed at strict fakes,
 // posts alerts through the API and checks what reaches PagerDuty, Slack
 // and the dead-letter webhook, inhibition applied.
 func TestLiveAlertmanager(t *testing.T) {
-	requireBinary(t, alertmanagerBin)
+	proctest.RequireBinary(t, alertmanagerBin, "prometheus-alertmanager")
 	const routingKey = "0123456789abcdef0123456789abcdef" // 32 characters, as PagerDuty's
 	pd := newFakePagerDuty(t, routingKey)
 	slack := newFakeSlack(t, "#slo-alerts")
@@ -230,7 +206,7 @@ func TestLiveAlertmanager(t *testing.T) {
 		d, _ := dead.snapshot()
 		return len(p), len(s), len(d)
 	}
-	waitFor(t, 20*time.Second, "PagerDuty, Slack (2) and dead-letter deliveries", func() bool {
+	proctest.WaitFor(t, 20*time.Second, "PagerDuty, Slack (2) and dead-letter deliveries", func() bool {
 		p, s, d := counts()
 		return p >= 1 && s >= 2 && d >= 1
 	})
@@ -294,7 +270,7 @@ func TestLiveAlertmanager(t *testing.T) {
 	// page-fast resolves: page-slow, no longer muted, updates the same
 	// incident; checkout's ticket stays muted by page-slow.
 	postAlerts(t, am, []postableAlert{alert(aFast, false)})
-	waitFor(t, 15*time.Second, "the second PagerDuty event", func() bool {
+	proctest.WaitFor(t, 15*time.Second, "the second PagerDuty event", func() bool {
 		p, _, _ := counts()
 		return p >= 2
 	})

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/slokeeper/slokeeper/config"
 	"github.com/slokeeper/slokeeper/rules"
+
+	"github.com/slokeeper/slokeeper/internal/proctest"
 )
 
 const prometheusBin = "/usr/bin/prometheus"
@@ -39,7 +40,7 @@ func (p *prometheusServer) start() {
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatal(err)
 	}
-	waitFor(p.t, 30*time.Second, "Prometheus ready", func() bool {
+	proctest.WaitFor(p.t, 30*time.Second, "Prometheus ready", func() bool {
 		resp, err := http.Get("http://" + p.addr + "/-/ready")
 		if err != nil {
 			return false
@@ -57,27 +58,6 @@ func (p *prometheusServer) stop() {
 	_ = p.cmd.Process.Kill()
 	_ = p.cmd.Wait()
 	p.cmd = nil
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func getJSON(t *testing.T, u string, v any) int {
@@ -100,12 +80,7 @@ func getJSON(t *testing.T, u string, v any) int {
 // rules delivered and loaded, budgets read back, Prometheus killed (stale,
 // not ready) and restarted (recovered).
 func TestPrometheusIntegration(t *testing.T) {
-	if _, err := os.Stat(prometheusBin); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("%s not installed (apt-get install prometheus); required when CI is set", prometheusBin)
-		}
-		t.Fatalf("%s not installed: %v", prometheusBin, err)
-	}
+	proctest.RequireBinary(t, prometheusBin, "prometheus")
 	if testing.Short() {
 		t.Skip("starts Prometheus")
 	}
@@ -127,7 +102,7 @@ func TestPrometheusIntegration(t *testing.T) {
 	t.Cleanup(exporter.Close)
 	eu, _ := url.Parse(exporter.URL)
 
-	addr := freePort(t)
+	addr := proctest.FreeAddr(t)
 	promCfg := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(promCfg, []byte(fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
 rule_files: [%q]
@@ -198,7 +173,7 @@ intervals: {resync: 1s, budget_read: 500ms}
 	t.Cleanup(func() { cancel(); <-done })
 
 	// The rules reach Prometheus through the file and the reload.
-	waitFor(t, 20*time.Second, "the rule groups in Prometheus", func() bool {
+	proctest.WaitFor(t, 20*time.Second, "the rule groups in Prometheus", func() bool {
 		var r struct {
 			Data struct {
 				Groups []struct{ Name string } `json:"groups"`
@@ -219,7 +194,7 @@ intervals: {resync: 1s, budget_read: 500ms}
 	// Prometheus picks), so the budget may take up to about a minute.
 	detail := api.URL + "/api/v1/slos/it/availability"
 	var det SLODetail
-	waitFor(t, 20*time.Second, "burn rates in the API", func() bool {
+	proctest.WaitFor(t, 20*time.Second, "burn rates in the API", func() bool {
 		det = SLODetail{}
 		getJSON(t, detail, &det)
 		return det.Status != nil && det.Status.BurnRate["5m"] > 0
@@ -227,7 +202,7 @@ intervals: {resync: 1s, budget_read: 500ms}
 	if br := det.Status.BurnRate["5m"]; br < 0.5 || br > 1.5 {
 		t.Errorf("5m burn rate = %v, want about 1 (1%% errors, 99%% objective)", br)
 	}
-	waitFor(t, 90*time.Second, "the budget in the API", func() bool {
+	proctest.WaitFor(t, 90*time.Second, "the budget in the API", func() bool {
 		det = SLODetail{}
 		getJSON(t, detail, &det)
 		return det.Status != nil && det.Status.BudgetRemaining != nil
@@ -235,7 +210,7 @@ intervals: {resync: 1s, budget_read: 500ms}
 	if b := *det.Status.BudgetRemaining; b > 0.5 || b < -0.5 {
 		t.Errorf("budget remaining = %v, want about 0 (errors at the allowed rate)", b)
 	}
-	waitFor(t, 10*time.Second, "slokeeper ready", func() bool { return getJSON(t, api.URL+"/-/ready", nil) == http.StatusOK })
+	proctest.WaitFor(t, 10*time.Second, "slokeeper ready", func() bool { return getJSON(t, api.URL+"/-/ready", nil) == http.StatusOK })
 
 	// A changed spec is picked up (the watch or the 1s resync): a second
 	// SLO's rules reach Prometheus.
@@ -263,7 +238,7 @@ intervals: {resync: 1s, budget_read: 500ms}
 	if err := os.WriteFile(specFile, []byte(changed), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "the changed spec's rules in Prometheus", func() bool {
+	proctest.WaitFor(t, 20*time.Second, "the changed spec's rules in Prometheus", func() bool {
 		return strings.Contains(rulesBody(), `\"strict\"`)
 	})
 	ruleFile := filepath.Join(rulesDir, rules.RuleFileName("it"))
@@ -278,7 +253,7 @@ intervals: {resync: 1s, budget_read: 500ms}
 		t.Fatal(err)
 	}
 	var st Status
-	waitFor(t, 20*time.Second, "the broken spec reported", func() bool {
+	proctest.WaitFor(t, 20*time.Second, "the broken spec reported", func() bool {
 		st = Status{}
 		getJSON(t, api.URL+"/api/v1/status", &st)
 		return len(st.InvalidFiles) == 1 && len(st.KeptSLOs) == 2
@@ -297,7 +272,7 @@ intervals: {resync: 1s, budget_read: 500ms}
 
 	// Prometheus dies: not ready, data kept and marked stale with its age.
 	prom.stop()
-	waitFor(t, 10*time.Second, "slokeeper not ready", func() bool {
+	proctest.WaitFor(t, 10*time.Second, "slokeeper not ready", func() bool {
 		return getJSON(t, api.URL+"/-/ready", nil) == http.StatusServiceUnavailable
 	})
 	time.Sleep(time.Second)
@@ -312,7 +287,7 @@ intervals: {resync: 1s, budget_read: 500ms}
 
 	// Prometheus is back: recovered.
 	prom.start()
-	waitFor(t, 20*time.Second, "slokeeper ready again", func() bool { return getJSON(t, api.URL+"/-/ready", nil) == http.StatusOK })
+	proctest.WaitFor(t, 20*time.Second, "slokeeper ready again", func() bool { return getJSON(t, api.URL+"/-/ready", nil) == http.StatusOK })
 	det = SLODetail{}
 	getJSON(t, detail, &det)
 	if det.Freshness.Stale || det.Freshness.LastError != "" {

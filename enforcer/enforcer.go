@@ -521,14 +521,3 @@ func (e *Enforcer) State(service string) (freeze.State, freeze.Policy, bool) {
 	}
 	return s, p, hasPolicy
 }
-
-// States returns a copy of every service's state.
-func (e *Enforcer) States() map[string]freeze.State {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	out := make(map[string]freeze.State, len(e.states))
-	for k, v := range e.states {
-		out[k] = v
-	}
-	return out
-}

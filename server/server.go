@@ -24,7 +24,6 @@ import (
 	"github.com/slokeeper/slokeeper/daemon"
 	"github.com/slokeeper/slokeeper/embedded"
 	"github.com/slokeeper/slokeeper/enforcer"
-	"github.com/slokeeper/slokeeper/freeze"
 	"github.com/slokeeper/slokeeper/notify"
 	"github.com/slokeeper/slokeeper/notify/file"
 	"github.com/slokeeper/slokeeper/notify/pagerduty"
@@ -333,11 +332,9 @@ func (s *Server) setupReports() error {
 	return err
 }
 
-// Daemon, Enforcer, Engine and Store give access to the parts (tests, demo).
-func (s *Server) Daemon() *daemon.Daemon       { return s.d }
-func (s *Server) Enforcer() *enforcer.Enforcer { return s.e }
-func (s *Server) Engine() *embedded.Engine     { return s.engine }
-func (s *Server) Store() *store.Store          { return s.st }
+// Daemon and Engine give access to the parts the demo prepares.
+func (s *Server) Daemon() *daemon.Daemon   { return s.d }
+func (s *Server) Engine() *embedded.Engine { return s.engine }
 
 // Handler serves everything.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -420,14 +417,6 @@ func (s *Server) Close() error {
 	}
 	s.closers = nil
 	return errors.Join(errs...)
-}
-
-// Policies is the freeze policy set in effect (for the demo's summary).
-func (s *Server) Policies() freeze.PolicySet {
-	if s.cfg.Freeze == nil {
-		return freeze.PolicySet{}
-	}
-	return s.cfg.Freeze.PolicySet()
 }
 
 func decodeJSON(r *http.Request, v any) error {

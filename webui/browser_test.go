@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,6 +21,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/slokeeper/slokeeper/internal/proctest"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -30,12 +31,7 @@ const chromiumPath = "/usr/bin/chromium"
 // missing, unless CI is set.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := exec.LookPath(chromiumPath); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("%s not found (install Debian's chromium); skipping the browser tests", chromiumPath)
-		}
-		t.Fatalf("%s not found and CI is set: %v", chromiumPath, err)
-	}
+	proctest.RequireBinary(t, chromiumPath, "chromium")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Headless,

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,6 +21,8 @@ import (
 	"github.com/slokeeper/slokeeper/gate"
 	"github.com/slokeeper/slokeeper/notify/pagerdutytest"
 	"github.com/slokeeper/slokeeper/notify/slacktest"
+
+	"github.com/slokeeper/slokeeper/internal/proctest"
 )
 
 // childEnv makes the test binary run slokeeper itself (TestMain), so that
@@ -39,37 +40,6 @@ func TestMain(m *testing.M) {
 }
 
 const prometheusBin = "/usr/bin/prometheus"
-
-func needBinary(t *testing.T, bin, pkg string) {
-	t.Helper()
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("%s not installed (apt-get install %s); required when CI is set", bin, pkg)
-		}
-		t.Fatalf("%s not installed: %v", bin, err)
-	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func waitUntil(t *testing.T, timeout time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
 
 // process is a server the test runs and stops by its own PID.
 type process struct {
@@ -158,7 +128,7 @@ func (tr *traffic) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 // then the service recovers and the freeze lifts: the Slack message is
 // updated with a reply in its thread, and PagerDuty gets one resolve.
 func TestFreezeEndToEnd(t *testing.T) {
-	needBinary(t, prometheusBin, "prometheus")
+	proctest.RequireBinary(t, prometheusBin, "prometheus")
 	if testing.Short() {
 		t.Skip("starts Prometheus and the daemon")
 	}
@@ -176,7 +146,7 @@ func TestFreezeEndToEnd(t *testing.T) {
 	defer exporter.Close()
 	eu, _ := url.Parse(exporter.URL)
 
-	promAddr := freeAddr(t)
+	promAddr := proctest.FreeAddr(t)
 	promCfg := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(promCfg, []byte(fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
 rule_files: [%q]
@@ -229,13 +199,13 @@ freeze:
 `, specDir, promAddr, rulesDir, promAddr, slack.Channel(), slack.APIURL(), pd.URL())), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := proctest.FreeAddr(t)
 	base := "http://" + addr
 	env := []string{childEnv + "=1", "E2E_API_TOKEN=e2e-token", "E2E_SLACK_TOKEN=" + slack.Token(), "E2E_PD_KEY=" + pd.RoutingKey()}
 	startDaemon := func() *process {
 		p := startProcess(t, "slokeeper.log", env, os.Args[0], "serve", "--config.file", cfgFile, "--storage.path", storage,
 			"--web.listen-address", addr, "--log.level", "debug")
-		waitUntil(t, 30*time.Second, "slokeeper up", func() bool {
+		proctest.WaitFor(t, 30*time.Second, "slokeeper up", func() bool {
 			resp, err := http.Get(base + "/-/healthy")
 			if err == nil {
 				resp.Body.Close()
@@ -254,7 +224,7 @@ freeze:
 		}
 		return d
 	}
-	waitUntil(t, 60*time.Second, "burn rates of shop/availability", func() bool {
+	proctest.WaitFor(t, 60*time.Second, "burn rates of shop/availability", func() bool {
 		var det struct {
 			Status *struct {
 				BurnRate map[string]float64 `json:"burn_rate"`
@@ -277,7 +247,7 @@ freeze:
 	slack.Fail(100000, slacktest.Fault{Status: http.StatusInternalServerError})
 	pd.Fail(100000, pagerdutytest.Fault{Status: http.StatusServiceUnavailable})
 	tr.set(200, 100) // a third of the requests fail: 33x the budget's burn
-	waitUntil(t, 3*time.Minute, "the freeze", func() bool { return check().Frozen })
+	proctest.WaitFor(t, 3*time.Minute, "the freeze", func() bool { return check().Frozen })
 	d := check()
 	if d.Allowed || len(d.Reasons) == 0 {
 		t.Fatalf("frozen but %+v", d)
@@ -285,7 +255,7 @@ freeze:
 	if d, err := cl.Check(ctx, "shop", "p0"); err != nil || !d.Allowed || !d.Exempted {
 		t.Errorf("p0 exemption: %+v %v", d, err)
 	}
-	waitUntil(t, 30*time.Second, "a failed delivery attempt", func() bool {
+	proctest.WaitFor(t, 30*time.Second, "a failed delivery attempt", func() bool {
 		return len(slack.Calls()) > 0 && len(pd.Calls()) > 0
 	})
 	// kill -9 between the decision and the send.
@@ -314,7 +284,7 @@ freeze:
 		}
 		return out
 	}
-	waitUntil(t, 60*time.Second, "the freeze notifications", func() bool {
+	proctest.WaitFor(t, 60*time.Second, "the freeze notifications", func() bool {
 		return len(top()) >= 1 && len(pd.Events()) >= 1
 	})
 	time.Sleep(3 * time.Second) // any duplicate would come now
@@ -330,8 +300,8 @@ freeze:
 
 	// Recovery: no errors and a lot of good traffic; the freeze lifts.
 	tr.set(20000, 0)
-	waitUntil(t, 8*time.Minute, "the lift", func() bool { return !check().Frozen })
-	waitUntil(t, 60*time.Second, "the lift notifications", func() bool {
+	proctest.WaitFor(t, 8*time.Minute, "the lift", func() bool { return !check().Frozen })
+	proctest.WaitFor(t, 60*time.Second, "the lift notifications", func() bool {
 		return len(pd.Events()) >= 2 && len(top()) == 1 && top()[0].Updates > 0
 	})
 	time.Sleep(3 * time.Second)
@@ -408,7 +378,7 @@ spec:
 		return fmt.Sprintf("specs: [%s]\nprometheus: {url: 'http://127.0.0.1:1'}\nrules: {mode: files, directory: %q}\nintervals: {budget_read: 1h}\n", specs, filepath.Join(dir, "rules"))
 	}
 	write(cfg(fmt.Sprintf("%q", filepath.Join(dir, "a"))))
-	addr := freeAddr(t)
+	addr := proctest.FreeAddr(t)
 	base := "http://" + addr
 	startProcess(t, "slokeeper.log", []string{childEnv + "=1"}, os.Args[0], "serve", "--config.file", cfgFile,
 		"--storage.path", filepath.Join(dir, "data"), "--web.listen-address", addr)
@@ -441,16 +411,16 @@ spec:
 		}
 		return ""
 	}
-	waitUntil(t, 30*time.Second, "the first reconcile", func() bool { return slos() == 1 })
+	proctest.WaitFor(t, 30*time.Second, "the first reconcile", func() bool { return slos() == 1 })
 	// A broken configuration: refused, the running one stays.
 	write("specs: [\nprometheus: {url: nope}\n")
-	waitUntil(t, 15*time.Second, "the refused reload", func() bool { return metric("slokeeper_config_last_reload_successful") == "0" })
+	proctest.WaitFor(t, 15*time.Second, "the refused reload", func() bool { return metric("slokeeper_config_last_reload_successful") == "0" })
 	if n := slos(); n != 1 {
 		t.Fatalf("after a broken configuration: %d SLOs", n)
 	}
 	// A valid new configuration with a second spec directory: applied.
 	write(cfg(fmt.Sprintf("%q, %q", filepath.Join(dir, "a"), filepath.Join(dir, "b"))))
-	waitUntil(t, 30*time.Second, "the new configuration", func() bool { return slos() == 2 })
+	proctest.WaitFor(t, 30*time.Second, "the new configuration", func() bool { return slos() == 2 })
 	if v := metric("slokeeper_config_last_reload_successful"); v != "1" {
 		t.Errorf("slokeeper_config_last_reload_successful = %q after a good reload", v)
 	}
@@ -493,7 +463,7 @@ spec:
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := proctest.FreeAddr(t)
 	base := "http://" + addr
 	storage := filepath.Join(dir, "data")
 	p := startProcess(t, "demo.log", []string{childEnv + "=1"}, os.Args[0], "serve", "--demo", "--demo.specs", specs,
@@ -513,11 +483,11 @@ spec:
 			return "open"
 		}
 	}
-	waitUntil(t, 5*time.Minute, "the demo to serve the gate", func() bool { return state() != "error" })
+	proctest.WaitFor(t, 5*time.Minute, "the demo to serve the gate", func() bool { return state() != "error" })
 	seen = append(seen, state())
-	waitUntil(t, 12*time.Minute, "the planned freeze of checkout", func() bool { return state() == "frozen" })
+	proctest.WaitFor(t, 12*time.Minute, "the planned freeze of checkout", func() bool { return state() == "frozen" })
 	seen = append(seen, "frozen")
-	waitUntil(t, 20*time.Minute, "the planned lift of checkout", func() bool { return state() == "open" })
+	proctest.WaitFor(t, 20*time.Minute, "the planned lift of checkout", func() bool { return state() == "open" })
 	seen = append(seen, "open")
 	t.Logf("gate states: %v", seen)
 	b, err := os.ReadFile(filepath.Join(storage, "demo", "notifications.jsonl"))

@@ -15,17 +15,15 @@
 package pagerdutytest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/slokeeper/slokeeper/notify/internal/fakeapi"
 )
 
 // Defaults used when no option overrides them.
@@ -149,11 +147,6 @@ type Fault struct {
 	Path string
 }
 
-type fault struct {
-	Fault
-	left int
-}
-
 // Server is the fake. Its methods are safe for concurrent use.
 type Server struct {
 	srv        *httptest.Server
@@ -167,9 +160,10 @@ type Server struct {
 	changes   []ChangeEvent
 	alerts    map[string]string // dedup key -> status
 	incidents []Incident
-	calls     []Call
-	faults    []*fault
 	seq       int
+
+	calls  fakeapi.Log[Call]
+	faults fakeapi.Faults[Fault]
 }
 
 // New starts a fake PagerDuty and closes it when the test ends.
@@ -192,10 +186,12 @@ func NewServer(opts ...Option) *Server {
 	mux.HandleFunc("/incidents", s.listIncidents)
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		call := Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}
-		if f := s.takeFault(r.URL.Path); f != nil {
+		if f, ok := s.faults.Take(r.URL.Path); ok {
 			if f.LoseResponse {
 				mux.ServeHTTP(httptest.NewRecorder(), r)
-				s.markLastFault("injected: response lost after the request was applied")
+				s.calls.UpdateLast(func(c *Call) {
+					c.Fault, c.Reason = true, "injected: response lost after the request was applied"
+				})
 				conn, _, err := w.(http.Hijacker).Hijack()
 				if err != nil {
 					panic(http.ErrAbortHandler)
@@ -203,7 +199,7 @@ func NewServer(opts ...Option) *Server {
 				_ = conn.Close()
 				return
 			}
-			if s.applyFault(w, r, f, call) {
+			if s.applyFault(w, r, &f, call) {
 				return
 			}
 		}
@@ -236,14 +232,7 @@ func (s *Server) RoutingKey() string { return s.routingKey }
 func (s *Server) APIToken() string { return s.apiToken }
 
 // Fail makes the next n requests (matching f.Path) fail with f.
-func (s *Server) Fail(n int, f Fault) {
-	if n <= 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &fault{Fault: f, left: n})
-}
+func (s *Server) Fail(n int, f Fault) { s.faults.Add(n, f.Path, f) }
 
 // AddIncident adds (or replaces, by ID) an incident; an empty ID gets one,
 // an empty Status is "triggered", an empty Urgency "high", a zero
@@ -309,22 +298,18 @@ func (s *Server) AlertStatus(dedupKey string) string {
 }
 
 // Calls returns every request received, in order.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
-}
+func (s *Server) Calls() []Call { return s.calls.All() }
 
 // Accepted returns the requests that passed every check, optionally only
 // those to the given paths.
 func (s *Server) Accepted(paths ...string) []Call {
-	return s.filter(func(c Call) bool { return c.Accepted && matchPath(c, paths) })
+	return s.calls.Filter(func(c Call) bool { return c.Accepted && matchPath(c, paths) })
 }
 
 // Rejected returns the requests the fake refused as invalid (not those
 // answered by an injected fault).
 func (s *Server) Rejected(paths ...string) []Call {
-	return s.filter(func(c Call) bool { return !c.Accepted && !c.Fault && matchPath(c, paths) })
+	return s.calls.Filter(func(c Call) bool { return !c.Accepted && !c.Fault && matchPath(c, paths) })
 }
 
 func matchPath(c Call, paths []string) bool {
@@ -339,66 +324,16 @@ func matchPath(c Call, paths []string) bool {
 	return false
 }
 
-func (s *Server) filter(keep func(Call) bool) []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Call
-	for _, c := range s.calls {
-		if keep(c) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 func (s *Server) record(c Call) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	c.At = time.Now()
-	s.calls = append(s.calls, c)
-}
-
-func (s *Server) markLastFault(reason string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if n := len(s.calls); n > 0 {
-		s.calls[n-1].Fault, s.calls[n-1].Reason = true, reason
-	}
-}
-
-func (s *Server) takeFault(path string) *Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.left > 0 && (f.Path == "" || strings.HasSuffix(path, f.Path)) {
-			f.left--
-			if f.left == 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-			ff := f.Fault
-			return &ff
-		}
-	}
-	return nil
+	s.calls.Add(c)
 }
 
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, call Call) bool {
 	call.Fault = true
 	if f.Delay > 0 {
-		// Read the body first: only then does the server watch the
-		// connection and cancel r.Context() when the client gives up.
-		body, _ := io.ReadAll(io.LimitReader(r.Body, MaxPayloadBytes+1))
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		timer := time.NewTimer(f.Delay)
-		defer timer.Stop()
-		select {
-		case <-timer.C:
-		case <-r.Context().Done():
-			call.Reason = "injected delay: client gave up"
-			s.record(call)
-			return true
-		case <-s.done:
-			call.Reason = "injected delay: server closed"
+		if why := fakeapi.Hold(r, f.Delay, MaxPayloadBytes+1, s.done); why != "" {
+			call.Reason = why
 			s.record(call)
 			return true
 		}
@@ -406,8 +341,8 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, ca
 	if f.Status == 0 {
 		return false
 	}
-	if f.Status == http.StatusTooManyRequests && f.RetryAfter > 0 {
-		w.Header().Set("Retry-After", fmt.Sprint(int64(math.Ceil(f.RetryAfter.Seconds()))))
+	if f.Status == http.StatusTooManyRequests {
+		fakeapi.SetRetryAfter(w, f.RetryAfter)
 	}
 	call.Status, call.Reason = f.Status, fmt.Sprintf("injected HTTP %d", f.Status)
 	s.record(call)
@@ -415,9 +350,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, ca
 		writeJSON(w, f.Status, map[string]any{"status": "throttle event", "message": "Requests for this service are arriving too quickly. Please retry later."})
 		return true
 	}
-	w.Header().Set("Content-Type", "text/html")
-	w.WriteHeader(f.Status)
-	fmt.Fprintf(w, "<html><body>%d %s</body></html>", f.Status, http.StatusText(f.Status))
+	fakeapi.WriteHTMLError(w, f.Status)
 	return true
 }
 
@@ -428,8 +361,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // Heal drops every pending fault: the service works again.
-func (s *Server) Heal() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Server) Heal() { s.faults.Clear() }

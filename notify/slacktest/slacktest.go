@@ -21,17 +21,16 @@
 package slacktest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/slokeeper/slokeeper/notify/internal/fakeapi"
 )
 
 // Defaults used when no option overrides them.
@@ -159,11 +158,6 @@ type Fault struct {
 	Path string
 }
 
-type fault struct {
-	Fault
-	left int
-}
-
 // Server is the fake. Its methods are safe for concurrent use.
 type Server struct {
 	srv          *httptest.Server
@@ -173,11 +167,12 @@ type Server struct {
 	done         chan struct{}
 	closeOnce    sync.Once
 
+	calls  fakeapi.Log[Call]
+	faults fakeapi.Faults[Fault]
+
 	mu       sync.Mutex
 	channels map[string][]*Message // top-level and replies, in post order
 	webhooks []WebhookPost
-	calls    []Call
-	faults   []*fault
 	lastTS   int64 // microseconds
 }
 
@@ -244,32 +239,21 @@ func (s *Server) AddChannel(id string) {
 }
 
 // Fail makes the next n requests (matching f.Path) fail with f.
-func (s *Server) Fail(n int, f Fault) {
-	if n <= 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &fault{Fault: f, left: n})
-}
+func (s *Server) Fail(n int, f Fault) { s.faults.Add(n, f.Path, f) }
 
 // Calls returns every request received, in order.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
-}
+func (s *Server) Calls() []Call { return s.calls.All() }
 
 // Accepted returns the requests that passed every check, optionally only
 // those of the given API methods ("chat.postMessage", "webhook").
 func (s *Server) Accepted(apis ...string) []Call {
-	return s.filter(func(c Call) bool { return c.Accepted && matchAPI(c, apis) })
+	return s.calls.Filter(func(c Call) bool { return c.Accepted && matchAPI(c, apis) })
 }
 
 // Rejected returns the requests the fake refused as invalid (not those
 // answered by an injected fault).
 func (s *Server) Rejected(apis ...string) []Call {
-	return s.filter(func(c Call) bool { return !c.Accepted && !c.Fault && matchAPI(c, apis) })
+	return s.calls.Filter(func(c Call) bool { return !c.Accepted && !c.Fault && matchAPI(c, apis) })
 }
 
 func matchAPI(c Call, apis []string) bool {
@@ -282,18 +266,6 @@ func matchAPI(c Call, apis []string) bool {
 		}
 	}
 	return false
-}
-
-func (s *Server) filter(keep func(Call) bool) []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Call
-	for _, c := range s.calls {
-		if keep(c) {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // Messages returns the messages of a channel (top-level messages and
@@ -357,47 +329,17 @@ func (s *Server) nextTS() string {
 	return fmt.Sprintf("%d.%06d", now/1e6, now%1e6)
 }
 
-func (s *Server) takeFault(path string) *Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.left > 0 && (f.Path == "" || strings.HasSuffix(path, f.Path)) {
-			f.left--
-			if f.left == 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-			ff := f.Fault
-			return &ff
-		}
-	}
-	return nil
-}
-
 func (s *Server) record(c Call) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	c.At = time.Now()
-	s.calls = append(s.calls, c)
+	s.calls.Add(c)
 }
 
 // applyFault answers r with an injected fault; it returns false when the
 // request must then be served normally.
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, call Call) bool {
 	if f.Delay > 0 {
-		// Read the body first: only then does the server watch the
-		// connection and cancel r.Context() when the client gives up.
-		body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		timer := time.NewTimer(f.Delay)
-		defer timer.Stop()
-		select {
-		case <-timer.C:
-		case <-r.Context().Done():
-			call.Fault, call.Reason, call.Status = true, "injected delay: client gave up", 0
-			s.record(call)
-			return true
-		case <-s.done:
-			call.Fault, call.Reason, call.Status = true, "injected delay: server closed", 0
+		if why := fakeapi.Hold(r, f.Delay, 4<<20, s.done); why != "" {
+			call.Fault, call.Reason, call.Status = true, why, 0
 			s.record(call)
 			return true
 		}
@@ -405,9 +347,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, ca
 	call.Fault = true
 	switch {
 	case f.Status == http.StatusTooManyRequests:
-		if f.RetryAfter > 0 {
-			w.Header().Set("Retry-After", fmt.Sprint(int64(math.Ceil(f.RetryAfter.Seconds()))))
-		}
+		fakeapi.SetRetryAfter(w, f.RetryAfter)
 		call.Status, call.Error, call.Reason = f.Status, "ratelimited", "injected rate limit"
 		s.record(call)
 		writeJSON(w, f.Status, map[string]any{"ok": false, "error": "ratelimited"})
@@ -415,9 +355,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, ca
 	case f.Status != 0:
 		call.Status, call.Reason = f.Status, fmt.Sprintf("injected HTTP %d", f.Status)
 		s.record(call)
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(f.Status)
-		fmt.Fprintf(w, "<html><body>%d %s</body></html>", f.Status, http.StatusText(f.Status))
+		fakeapi.WriteHTMLError(w, f.Status)
 		return true
 	case f.Error != "":
 		call.Status, call.Error, call.Reason = http.StatusOK, f.Error, "injected Slack error"
@@ -443,12 +381,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		api = "webhook"
 	}
 	call := Call{Method: r.Method, Path: r.URL.Path, API: api}
-	if f := s.takeFault(r.URL.Path); f != nil {
+	if f, ok := s.faults.Take(r.URL.Path); ok {
 		if f.LoseResponse {
 			s.loseResponse(w, r, api, call)
 			return
 		}
-		if s.applyFault(w, r, f, call) {
+		if s.applyFault(w, r, &f, call) {
 			return
 		}
 	}
@@ -458,12 +396,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 // loseResponse serves r into a recorder, then closes the connection.
 func (s *Server) loseResponse(w http.ResponseWriter, r *http.Request, api string, call Call) {
 	s.route(httptest.NewRecorder(), r, api, call)
-	s.mu.Lock()
-	if n := len(s.calls); n > 0 {
-		s.calls[n-1].Fault = true
-		s.calls[n-1].Reason = "injected: response lost after the request was applied"
-	}
-	s.mu.Unlock()
+	s.calls.UpdateLast(func(c *Call) {
+		c.Fault, c.Reason = true, "injected: response lost after the request was applied"
+	})
 	hj, ok := w.(http.Hijacker)
 	if !ok {
 		panic(http.ErrAbortHandler)
@@ -490,8 +425,4 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, api string, call 
 }
 
 // Heal drops every pending fault: the service works again.
-func (s *Server) Heal() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Server) Heal() { s.faults.Clear() }
