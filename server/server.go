@@ -370,7 +370,7 @@ func (s *Server) deadLetter(w http.ResponseWriter, r *http.Request) {
 			Labels map[string]string `json:"labels"`
 		} `json:"alerts"`
 	}
-	if err := decodeJSON(r, &msg); err != nil {
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&msg); err != nil {
 		http.Error(w, "invalid Alertmanager webhook payload: "+err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -417,8 +417,4 @@ func (s *Server) Close() error {
 	}
 	s.closers = nil
 	return errors.Join(errs...)
-}
-
-func decodeJSON(r *http.Request, v any) error {
-	return json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(v)
 }

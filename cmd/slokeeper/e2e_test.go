@@ -466,9 +466,8 @@ spec:
 	addr := proctest.FreeAddr(t)
 	base := "http://" + addr
 	storage := filepath.Join(dir, "data")
-	p := startProcess(t, "demo.log", []string{childEnv + "=1"}, os.Args[0], "serve", "--demo", "--demo.specs", specs,
+	startProcess(t, "demo.log", []string{childEnv + "=1"}, os.Args[0], "serve", "--demo", "--demo.specs", specs,
 		"--demo.freeze-after", "2m", "--demo.lift-after", "12m", "--storage.path", storage, "--web.listen-address", addr)
-	_ = p
 	cl := &gate.Client{URL: base}
 	ctx := context.Background()
 	var seen []string
