@@ -72,7 +72,9 @@ func fakeQueryAPI(n int) (*httptest.Server, *atomic.Int64) {
 }
 
 // BenchmarkRead10kSLOs is one budget read of 10,000 SLOs (140,000 series)
-// through the Prometheus HTTP API client against a fake query API.
+// against a fake query API: through client_golang's Query (each answer
+// read whole and decoded into model.Vector) and through the daemon's
+// streaming querier.
 func BenchmarkRead10kSLOs(b *testing.B) {
 	const n = 10000
 	srv, queries := fakeQueryAPI(n)
@@ -81,20 +83,32 @@ func BenchmarkRead10kSLOs(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := NewReader(v1.NewAPI(c), Options{Timeout: time.Minute})
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if err := r.Read(ctx); err != nil {
-			b.Fatal(err)
-		}
+	hq, err := NewHTTPQuerier(srv.URL, nil, v1.NewAPI(c))
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.StopTimer()
-	if got := len(r.Snapshot().Statuses); got != n {
-		b.Fatalf("%d statuses, want %d", got, n)
+	for _, bc := range []struct {
+		name string
+		q    Querier
+	}{{"client_golang", v1.NewAPI(c)}, {"streamed", hq}} {
+		b.Run(bc.name, func(b *testing.B) {
+			r := NewReader(bc.q, Options{Timeout: time.Minute})
+			ctx := context.Background()
+			queries.Store(0)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := r.Read(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if got := len(r.Snapshot().Statuses); got != n {
+				b.Fatalf("%d statuses, want %d", got, n)
+			}
+			b.ReportMetric(float64(queries.Load())/float64(b.N), "queries/read")
+		})
 	}
-	b.ReportMetric(float64(queries.Load())/float64(b.N), "queries/read")
 }
 
 // TestReadManySLOs checks the fake and the query count: a read of 2,000

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -85,20 +84,7 @@ type Results map[string]model.Value
 // Series without the SLO and service labels, and NaN or infinite values,
 // are skipped.
 func Parse(res Results) (map[string]*Status, error) {
-	out := map[string]*Status{}
-	get := func(m model.Metric) *Status {
-		svc, name := string(m[rules.LabelService]), string(m[rules.LabelSLO])
-		if svc == "" || name == "" {
-			return nil
-		}
-		id := ID(svc, name)
-		s := out[id]
-		if s == nil {
-			s = &Status{Service: svc, SLO: name}
-			out[id] = s
-		}
-		return s
-	}
+	f := newFolder()
 	for _, kind := range []string{QueryBudget, QueryErrorRatio, QueryBurnRate, QueryAlerts} {
 		v, ok := res[kind]
 		if !ok || v == nil {
@@ -108,53 +94,102 @@ func Parse(res Results) (map[string]*Status, error) {
 		if !ok {
 			return nil, fmt.Errorf("query %s: got a %s, want a vector", kind, v.Type())
 		}
+		m := map[string]string{}
 		for _, smp := range vec {
-			f := float64(smp.Value)
-			if math.IsNaN(f) || math.IsInf(f, 0) {
-				continue
+			clear(m)
+			for k, lv := range smp.Metric {
+				m[string(k)] = string(lv)
 			}
-			s := get(smp.Metric)
-			if s == nil {
-				continue
-			}
-			switch kind {
-			case QueryBudget:
-				if s.BudgetRemaining == nil || f < *s.BudgetRemaining {
-					s.BudgetRemaining = &f
-				}
-			case QueryErrorRatio, QueryBurnRate:
-				w := string(smp.Metric[rules.LabelWindow])
-				if w == "" {
-					continue
-				}
-				m := &s.ErrorRatio
-				if kind == QueryBurnRate {
-					m = &s.BurnRate
-				}
-				if *m == nil {
-					*m = map[string]float64{}
-				}
-				if old, ok := (*m)[w]; !ok || f > old {
-					(*m)[w] = f
-				}
-			case QueryAlerts:
-				a := Alert{
-					Name:     string(smp.Metric[model.AlertNameLabel]),
-					Severity: string(smp.Metric[rules.LabelSeverity]),
-					Tier:     string(smp.Metric[rules.LabelTier]),
-					Labels:   map[string]string{},
-				}
-				for k, v := range smp.Metric {
-					if k == model.MetricNameLabel || k == "alertstate" {
-						continue
-					}
-					a.Labels[string(k)] = string(v)
-				}
-				s.Alerts = append(s.Alerts, a)
-			}
+			f.add(kind, Sample{Metric: m, Value: float64(smp.Value)})
 		}
 	}
-	for _, s := range out {
+	return f.statuses(), nil
+}
+
+// folder folds samples into statuses as they come, so a read never holds
+// the query answers whole. It keeps no sample's map (the decoder reuses
+// them), and one string per window name.
+type folder struct {
+	out     map[string]*Status
+	windows map[string]string
+}
+
+func newFolder() *folder {
+	return &folder{out: map[string]*Status{}, windows: map[string]string{}}
+}
+
+func (f *folder) status(svc, name string) *Status {
+	if svc == "" || name == "" {
+		return nil
+	}
+	id := ID(svc, name)
+	s := f.out[id]
+	if s == nil {
+		s = &Status{Service: svc, SLO: name}
+		f.out[id] = s
+	}
+	return s
+}
+
+func (f *folder) window(w string) string {
+	if k, ok := f.windows[w]; ok {
+		return k
+	}
+	k := strings.Clone(w)
+	f.windows[k] = k
+	return k
+}
+
+// add folds one sample of a query kind.
+func (f *folder) add(kind string, smp Sample) {
+	v := smp.Value
+	if !finite(v) {
+		return
+	}
+	s := f.status(smp.Metric[rules.LabelService], smp.Metric[rules.LabelSLO])
+	if s == nil {
+		return
+	}
+	switch kind {
+	case QueryBudget:
+		if s.BudgetRemaining == nil || v < *s.BudgetRemaining {
+			s.BudgetRemaining = &v
+		}
+	case QueryErrorRatio, QueryBurnRate:
+		w := smp.Metric[rules.LabelWindow]
+		if w == "" {
+			return
+		}
+		m := &s.ErrorRatio
+		if kind == QueryBurnRate {
+			m = &s.BurnRate
+		}
+		if *m == nil {
+			*m = map[string]float64{}
+		}
+		if old, ok := (*m)[w]; !ok || v > old {
+			(*m)[f.window(w)] = v
+		}
+	case QueryAlerts:
+		a := Alert{
+			Name:     smp.Metric[model.AlertNameLabel],
+			Severity: smp.Metric[rules.LabelSeverity],
+			Tier:     smp.Metric[rules.LabelTier],
+			Labels:   make(map[string]string, len(smp.Metric)),
+		}
+		for k, lv := range smp.Metric {
+			if k == model.MetricNameLabel || k == "alertstate" {
+				continue
+			}
+			a.Labels[k] = lv
+		}
+		s.Alerts = append(s.Alerts, a)
+	}
+}
+
+// statuses are the folded statuses, each one's alerts sorted.
+func (f *folder) statuses() map[string]*Status {
+	for _, s := range f.out {
 		sort.Slice(s.Alerts, func(i, j int) bool {
 			a, b := s.Alerts[i], s.Alerts[j]
 			if a.Name != b.Name {
@@ -163,7 +198,7 @@ func Parse(res Results) (map[string]*Status, error) {
 			return labelString(a.Labels) < labelString(b.Labels)
 		})
 	}
-	return out, nil
+	return f.out
 }
 
 func labelString(m map[string]string) string {
@@ -223,6 +258,9 @@ type Options struct {
 	// Tracer receives a span per read ("budget.read") with a child per
 	// query ("budget.query"); default: the global provider's.
 	Tracer trace.Tracer
+	// OnRead, when set, is called after every read, good or not, once the
+	// snapshot is updated (the daemon rebuilds what it serves from it).
+	OnRead func()
 }
 
 // TracerName is the instrumentation scope of the reader's spans.
@@ -323,48 +361,59 @@ func (r *Reader) Read(ctx context.Context) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
 	start := r.opts.Now()
-	res, warnings, err := r.query(ctx, start)
-	var statuses map[string]*Status
+	statuses, warnings, err := r.query(ctx, start)
 	if err == nil {
-		statuses, err = Parse(res)
 		span.SetAttributes(attribute.Int("slokeeper.statuses", len(statuses)))
 	}
+	r.update(start, statuses, warnings, err)
+	if r.opts.OnRead != nil {
+		r.opts.OnRead()
+	}
+	return err
+}
+
+func (r *Reader) update(start time.Time, statuses map[string]*Status, warnings []string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.snap.LastAttempt = start
 	if err != nil {
 		r.snap.LastError = err.Error()
-		return err
+		return
 	}
 	r.snap = Snapshot{Statuses: statuses, ReadAt: start, LastAttempt: start, Warnings: warnings}
 	r.lastSuccess.Set(float64(start.UnixNano()) / 1e9)
-	return nil
 }
 
-// query runs the queries concurrently, all at the same evaluation time.
-func (r *Reader) query(ctx context.Context, ts time.Time) (Results, []string, error) {
-	qs := Queries()
+// query runs the queries concurrently, all at the same evaluation time,
+// folding their samples into statuses as they are decoded.
+func (r *Reader) query(ctx context.Context, ts time.Time) (map[string]*Status, []string, error) {
 	var (
 		mu       sync.Mutex
 		wg       sync.WaitGroup
-		res      = Results{}
+		fold     = newFolder()
 		warnings []string
 		errs     []error
 	)
-	for kind, q := range qs {
+	for kind, q := range Queries() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			qctx, span := r.opts.Tracer.Start(ctx, "budget.query", trace.WithAttributes(
 				attribute.String("slokeeper.query", kind), attribute.String("db.query.text", q)))
 			t0 := time.Now()
-			v, w, _, err := r.q.Query(qctx, q, ts)
+			n := 0
+			w, err := streamVector(qctx, r.q, q, ts, func(s Sample) {
+				n++
+				mu.Lock()
+				fold.add(kind, s)
+				mu.Unlock()
+			})
 			r.queryDuration.WithLabelValues(kind).Observe(time.Since(t0).Seconds())
 			if err != nil {
 				span.RecordError(err)
 				span.SetStatus(codes.Error, "query failed")
-			} else if vec, ok := v.(model.Vector); ok {
-				span.SetAttributes(attribute.Int("slokeeper.series", len(vec)))
+			} else {
+				span.SetAttributes(attribute.Int("slokeeper.series", n))
 			}
 			span.End()
 			mu.Lock()
@@ -374,7 +423,6 @@ func (r *Reader) query(ctx context.Context, ts time.Time) (Results, []string, er
 				errs = append(errs, fmt.Errorf("query %s (%s): %w", kind, q, err))
 				return
 			}
-			res[kind] = v
 			for _, s := range w {
 				warnings = append(warnings, kind+": "+s)
 			}
@@ -386,7 +434,7 @@ func (r *Reader) query(ctx context.Context, ts time.Time) (Results, []string, er
 		return nil, nil, errors.Join(errs...)
 	}
 	sort.Strings(warnings)
-	return res, warnings, nil
+	return fold.statuses(), warnings, nil
 }
 
 // Run reads every Interval until ctx ends. After a failure it retries with

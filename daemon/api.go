@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -126,36 +125,61 @@ const (
 	maxListLimit     = 10000
 )
 
-// listCache holds every SLO's list entry encoded once per budget read and
-// reconcile, so that list requests only filter, sort and copy bytes.
-type listCache struct {
-	mu     sync.Mutex
-	readAt time.Time
-	gen    uint64
-	ok     bool
-	items  []json.RawMessage // aligned with state.slos
+// listView is GET /api/v1/slos's data: every SLO's entry JSON-encoded
+// once per budget read and reconcile, with the sort keys, built off the
+// request path (after each read and reconcile), so that list requests
+// only filter, sort and copy bytes.
+type listView struct {
+	snap      budget.Snapshot
+	gen       uint64
+	slos      []slo.SLO         // state.slos it was built from
+	items     []json.RawMessage // aligned with slos
+	budgetKey []float64         // least budget first; unknown last
+	burnKey   []float64         // fastest burn first
 }
 
-// listItems returns the encoded entries of state.slos for snap. The caller
-// holds d.mu for reading.
-func (d *Daemon) listItems(snap budget.Snapshot) []json.RawMessage {
-	c := &d.list
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ok && c.readAt.Equal(snap.ReadAt) && c.gen == d.state.gen {
-		return c.items
+// refreshList builds the list view of the current SLOs and snapshot
+// unless it is up to date. Builds are serialized; requests keep using the
+// previous view meanwhile.
+func (d *Daemon) refreshList() *listView {
+	d.listBuild.Lock()
+	defer d.listBuild.Unlock()
+	snap := d.reader.Snapshot()
+	d.mu.RLock()
+	slos, gen, keptIDs := d.state.slos, d.state.gen, d.state.keptSLOs
+	d.mu.RUnlock()
+	old := d.list.Load()
+	if old != nil && old.gen == gen && old.snap.ReadAt.Equal(snap.ReadAt) {
+		if !old.snap.LastAttempt.Equal(snap.LastAttempt) || old.snap.LastError != snap.LastError {
+			// A failed read: the same entries, a new freshness.
+			v := *old
+			v.snap = snap
+			d.list.Store(&v)
+			return &v
+		}
+		return old
 	}
-	kept := toSet(d.state.keptSLOs)
-	items := make([]json.RawMessage, len(d.state.slos))
-	for i := range d.state.slos {
-		b, err := json.Marshal(d.summary(&d.state.slos[i], snap, kept, nil))
+	kept := toSet(keptIDs)
+	v := &listView{snap: snap, gen: gen, slos: slos,
+		items: make([]json.RawMessage, len(slos)), budgetKey: make([]float64, len(slos)), burnKey: make([]float64, len(slos))}
+	for i := range slos {
+		sum := d.summary(&slos[i], snap, kept, nil)
+		b, err := json.Marshal(sum)
 		if err != nil { // cannot happen: plain data
 			b = []byte("null")
 		}
-		items[i] = b
+		v.items[i], v.budgetKey[i], v.burnKey[i] = b, budgetKey(sum.Status), -maxBurn(sum.Status)
 	}
-	c.readAt, c.gen, c.ok, c.items = snap.ReadAt, d.state.gen, true, items
-	return items
+	d.list.Store(v)
+	return v
+}
+
+// listView returns the latest list view, building the first one.
+func (d *Daemon) listView() *listView {
+	if v := d.list.Load(); v != nil {
+		return v
+	}
+	return d.refreshList()
 }
 
 func (d *Daemon) listSLOs(w http.ResponseWriter, r *http.Request) {
@@ -169,9 +193,14 @@ func (d *Daemon) listSLOs(w http.ResponseWriter, r *http.Request) {
 		}
 		labelK, labelV = k, v
 	}
-	sortBy := q.Get("sort")
-	switch sortBy {
-	case "", "id", "budget", "burn_rate":
+	var keys []float64
+	v := d.listView()
+	switch q.Get("sort") {
+	case "", "id":
+	case "budget":
+		keys = v.budgetKey
+	case "burn_rate":
+		keys = v.burnKey
 	default:
 		httpError(w, http.StatusBadRequest, "sort must be id, budget or burn_rate")
 		return
@@ -191,55 +220,37 @@ func (d *Daemon) listSLOs(w http.ResponseWriter, r *http.Request) {
 			*p.v = n
 		}
 	}
-	now := time.Now()
-	snap := d.reader.Snapshot()
-	type entry struct {
-		key  float64
-		item json.RawMessage
-	}
-	var sel []entry
-	d.mu.RLock()
-	items := d.listItems(snap)
-	for i := range d.state.slos {
-		s := &d.state.slos[i]
-		if svc := q.Get("service"); svc != "" && s.Service != svc {
+	svc, team := q.Get("service"), q.Get("team")
+	// Unsorted (by ID, the order of the SLOs), only the page is kept.
+	var sel []int
+	total := 0
+	for i := range v.slos {
+		s := &v.slos[i]
+		if (svc != "" && s.Service != svc) || (team != "" && s.Team != team) || (labelK != "" && s.Labels[labelK] != labelV) {
 			continue
 		}
-		if team := q.Get("team"); team != "" && s.Team != team {
-			continue
+		if keys != nil || (total >= offset && total < offset+limit) {
+			sel = append(sel, i)
 		}
-		if labelK != "" && s.Labels[labelK] != labelV {
-			continue
-		}
-		e := entry{item: items[i]}
-		st := snap.Statuses[s.ID()]
-		switch sortBy {
-		case "budget": // least budget first; unknown last
-			e.key = budgetKey(st)
-		case "burn_rate": // fastest burn first
-			e.key = -maxBurn(st)
-		}
-		sel = append(sel, e)
+		total++
 	}
-	d.mu.RUnlock()
-	if sortBy == "budget" || sortBy == "burn_rate" {
-		sort.SliceStable(sel, func(i, j int) bool { return sel[i].key < sel[j].key })
+	if keys != nil {
+		sort.SliceStable(sel, func(a, b int) bool { return keys[sel[a]] < keys[sel[b]] })
+		sel = sel[min(offset, total):min(offset+limit, total)]
 	}
-	total := len(sel)
-	sel = sel[min(offset, total):min(offset+limit, total)]
-	fresh, _ := json.Marshal(d.freshness(snap, now))
+	fresh, _ := json.Marshal(d.freshness(v.snap, time.Now()))
 	var buf bytes.Buffer
 	size := 256
-	for _, e := range sel {
-		size += len(e.item) + 1
+	for _, i := range sel {
+		size += len(v.items[i]) + 1
 	}
 	buf.Grow(size)
 	buf.WriteString(`{"slos":[`)
-	for i, e := range sel {
-		if i > 0 {
+	for n, i := range sel {
+		if n > 0 {
 			buf.WriteByte(',')
 		}
-		buf.Write(e.item)
+		buf.Write(v.items[i])
 	}
 	fmt.Fprintf(&buf, `],"total":%d,"offset":%d`, total, offset)
 	if offset+len(sel) < total {

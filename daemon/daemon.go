@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -80,9 +81,10 @@ type Daemon struct {
 
 	mu        sync.RWMutex
 	state     state
-	lastGood  map[string][]slo.SLO // file -> SLOs of its last valid version
-	reloadDue bool                 // a reload failed: retry even without change
-	list      listCache            // encoded SLO list entries
+	lastGood  map[string][]slo.SLO     // file -> SLOs of its last valid version
+	reloadDue bool                     // a reload failed: retry even without change
+	listBuild sync.Mutex               // serializes refreshList
+	list      atomic.Pointer[listView] // GET /api/v1/slos's prebuilt data
 
 	m metrics
 }
@@ -129,11 +131,11 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	d.tracer = opts.TracerProvider.Tracer(TracerName)
 	q := opts.Querier
 	if q == nil {
-		papi, err := NewPrometheusAPI(cfg.Prometheus)
+		hq, err := NewPrometheusQuerier(cfg.Prometheus)
 		if err != nil {
 			return nil, err
 		}
-		q = papi
+		q = hq
 	}
 	d.reader = budget.NewReader(q, budget.Options{
 		Interval:   cfg.Intervals.BudgetRead,
@@ -142,6 +144,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		Logger:     d.log.With("component", "budget"),
 		Registerer: d.reg,
 		Tracer:     opts.TracerProvider.Tracer(budget.TracerName),
+		OnRead:     func() { d.refreshList() },
 	})
 	// Reloads go to the Prometheus being fed, with its credentials.
 	hc, err := cfg.Prometheus.HTTP.ClientConfig()
@@ -199,6 +202,17 @@ func (d *Daemon) initMetrics() {
 // NewPrometheusAPI is a client of the configured Prometheus query API,
 // with its authentication, TLS and headers, propagating trace context.
 func NewPrometheusAPI(p config.Prometheus) (v1.API, error) {
+	q, err := NewPrometheusQuerier(p)
+	if err != nil {
+		return nil, err
+	}
+	return q.API, nil
+}
+
+// NewPrometheusQuerier is NewPrometheusAPI's client that can also stream
+// an instant query's answer (budget.SampleStreamer), through the same
+// transport.
+func NewPrometheusQuerier(p config.Prometheus) (*budget.HTTPQuerier, error) {
 	hc, err := p.HTTP.ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
@@ -207,11 +221,16 @@ func NewPrometheusAPI(p config.Prometheus) (v1.API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
-	c, err := api.NewClient(api.Config{Address: p.URL, RoundTripper: tracePropagation(rt)})
+	rt = tracePropagation(rt)
+	c, err := api.NewClient(api.Config{Address: p.URL, RoundTripper: rt})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
-	return v1.NewAPI(c), nil
+	q, err := budget.NewHTTPQuerier(p.URL, rt, v1.NewAPI(c))
+	if err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
+	}
+	return q, nil
 }
 
 // Reader is the budget reader.
@@ -455,6 +474,7 @@ func (d *Daemon) Reconcile(ctx context.Context) (err error) {
 	d.state.problems, d.state.invalidFiles, d.state.keptSLOs = res.Problems, invalid, kept
 	d.state.gen++
 	d.mu.Unlock()
+	d.refreshList()
 	// Rules are generated and delivered service by service, so memory stays
 	// bounded by one service and a service whose rules cannot be generated
 	// keeps its delivered ones while the others go ahead.

@@ -317,6 +317,15 @@ func TestAPI(t *testing.T) {
 	if !det.Freshness.Stale || det.Freshness.LastError == "" || det.Status == nil || *det.Status.BudgetRemaining != 0.25 {
 		t.Errorf("stale detail = %+v", det.Freshness)
 	}
+	// The list (prebuilt after each read) says the same: last values, stale.
+	var stale struct {
+		SLOs      []SLOSummary `json:"slos"`
+		Freshness Freshness    `json:"freshness"`
+	}
+	f.get("/api/v1/slos?service=a", &stale)
+	if !stale.Freshness.Stale || stale.Freshness.LastError == "" || len(stale.SLOs) == 0 || stale.SLOs[0].Status == nil {
+		t.Errorf("stale list = %+v", stale)
+	}
 	if code := f.get("/metrics", nil); code != http.StatusOK {
 		t.Errorf("/metrics: %d", code)
 	}

@@ -58,7 +58,12 @@ func timeReads(ctx context.Context, url string, n int) (readResult, error) {
 	if err != nil {
 		return readResult{}, err
 	}
-	r := budget.NewReader(v1.NewAPI(c), budget.Options{Timeout: 30 * time.Second})
+	// The daemon's querier: answers streamed, not decoded whole.
+	q, err := budget.NewHTTPQuerier(url, ct, v1.NewAPI(c))
+	if err != nil {
+		return readResult{}, err
+	}
+	r := budget.NewReader(q, budget.Options{Timeout: 30 * time.Second})
 	if err := r.Read(ctx); err != nil {
 		return readResult{}, fmt.Errorf("warm-up read: %w", err)
 	}
