@@ -29,6 +29,21 @@ type BackfillOptions struct {
 	Chunk time.Duration
 	// CommitEvery commits the appender every that many samples (default 100000).
 	CommitEvery int
+	// IncludeEnd also evaluates every rule at to when to is not on the
+	// rule's step lattice. Backfilling up to now before the rules run
+	// live, it leaves every recorded series a sample at now: the live
+	// group's first evaluation (up to one interval later) comes before
+	// the series drops out of the lookback window, so queries at now see
+	// every SLO from the start.
+	IncludeEnd bool
+	// CompactEvery, when set, backfills the range in windows of this
+	// length, oldest first, every rule over a window before the next
+	// window, and compacts after each window (Compact): what is held in
+	// memory (the out-of-order head) is one window's samples instead of
+	// the whole range's. A rule reading a long range (the period) reads
+	// the earlier windows from the blocks. Without it, call Compact
+	// afterwards.
+	CompactEvery time.Duration
 }
 
 // BackfillStats say what BackfillRules did.
@@ -63,9 +78,8 @@ type backfillRule struct {
 // rules it reads recorded. Alerting rules are not backfilled. Samples older
 // than the out-of-order window are rejected by the TSDB. Call Compact
 // afterwards to move the backfilled samples into blocks.
-func (e *Engine) BackfillRules(ctx context.Context, from, to time.Time, opts BackfillOptions) (BackfillStats, error) {
+func (e *Engine) BackfillRules(ctx context.Context, from, to time.Time, opts BackfillOptions) (st BackfillStats, err error) {
 	start := time.Now()
-	var st BackfillStats
 	if !from.Before(to) {
 		return st, fmt.Errorf("embedded engine: backfill range %s..%s is empty", from, to)
 	}
@@ -80,17 +94,42 @@ func (e *Engine) BackfillRules(ctx context.Context, from, to time.Time, opts Bac
 		return st, err
 	}
 	st.Rules = len(list)
-	for _, r := range list {
-		n, q, err := e.backfillRule(ctx, r, from, to, opts)
-		st.Samples += n
-		st.Queries += q
-		if err != nil {
-			st.Took = time.Since(start)
-			return st, fmt.Errorf("embedded engine: backfilling %s {%s}: %w", r.record, r.labels, err)
+	defer func() { st.Took = time.Since(start) }()
+	for _, w := range windows(from, to, opts.CompactEvery) {
+		for _, r := range list {
+			n, q, err := e.backfillRule(ctx, r, w[0], w[1], opts, opts.IncludeEnd && w[1].Equal(to))
+			st.Samples += n
+			st.Queries += q
+			if err != nil {
+				return st, fmt.Errorf("embedded engine: backfilling %s {%s}: %w", r.record, r.labels, err)
+			}
+		}
+		if opts.CompactEvery > 0 {
+			if err := e.Compact(ctx); err != nil {
+				return st, fmt.Errorf("embedded engine: compacting the backfill up to %s: %w", w[1].UTC().Format(time.RFC3339), err)
+			}
 		}
 	}
-	st.Took = time.Since(start)
 	return st, nil
+}
+
+// windows splits [from, to] into consecutive closed windows of length
+// every (one window when every <= 0); a window starts a millisecond after
+// the previous one ends, so no evaluation time is in two.
+func windows(from, to time.Time, every time.Duration) [][2]time.Time {
+	if every <= 0 {
+		return [][2]time.Time{{from, to}}
+	}
+	var out [][2]time.Time
+	for ws := from; !ws.After(to); {
+		we := ws.Add(every)
+		if we.After(to) {
+			we = to
+		}
+		out = append(out, [2]time.Time{ws, we})
+		ws = we.Add(time.Millisecond)
+	}
+	return out
 }
 
 // backfillList parses the loaded rule files into the recording rules to
@@ -218,9 +257,11 @@ func alignUp(t time.Time, step time.Duration) time.Time {
 	return time.UnixMilli(ms)
 }
 
-func (e *Engine) backfillRule(ctx context.Context, r *backfillRule, from, to time.Time, opts BackfillOptions) (samples, queries int, err error) {
+func (e *Engine) backfillRule(ctx context.Context, r *backfillRule, from, to time.Time, opts BackfillOptions, includeEnd bool) (samples, queries int, err error) {
 	first := alignUp(from, r.step)
-	if first.After(to) {
+	end := alignDown(to, r.step)
+	extra := includeEnd && !end.Equal(to) && !to.Before(from)
+	if first.After(to) && !extra {
 		return 0, 0, nil
 	}
 	app := e.db.Appender(ctx)
@@ -244,17 +285,22 @@ func (e *Engine) backfillRule(ctx context.Context, r *backfillRule, from, to tim
 	chunk := max(opts.Chunk, r.step)
 	// Align chunk ends on the step grid.
 	chunk = chunk / r.step * r.step
+	var ranges [][2]time.Time
 	for cs := first; !cs.After(to); cs = cs.Add(chunk) {
+		ce := cs.Add(chunk - r.step)
+		if ce.After(end) {
+			ce = end
+		}
+		ranges = append(ranges, [2]time.Time{cs, ce})
+	}
+	if extra {
+		ranges = append(ranges, [2]time.Time{to, to})
+	}
+	for _, rg := range ranges {
 		if err := ctx.Err(); err != nil {
 			return samples, queries, err
 		}
-		ce := cs.Add(chunk - r.step)
-		if ce.After(to) {
-			ce = alignDown(to, r.step)
-		}
-		var mat promql.Matrix
-		var q int
-		mat, q, err = e.evalRange(ctx, r, cs, ce)
+		mat, q, err := e.evalRange(ctx, r, rg[0], rg[1])
 		queries += q
 		if err != nil {
 			return samples, queries, err

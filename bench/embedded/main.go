@@ -35,22 +35,23 @@ import (
 
 func main() {
 	var (
-		nSLOs = flag.Int("slos", 200, "number of SLOs")
-		files = flag.Int("services", 20, "number of services (one spec file each)")
-		days  = flag.Int("days", 14, "days of history")
-		run   = flag.Duration("run", 2*time.Minute, "how long to run scraping and rule evaluation after the backfill")
-		dir   = flag.String("dir", "", "storage directory (default: a temporary one, removed at the end)")
+		nSLOs  = flag.Int("slos", 200, "number of SLOs")
+		files  = flag.Int("services", 20, "number of services (one spec file each)")
+		days   = flag.Int("days", 14, "days of history")
+		run    = flag.Duration("run", 2*time.Minute, "how long to run scraping and rule evaluation after the backfill")
+		dir    = flag.String("dir", "", "storage directory (default: a temporary one, removed at the end)")
+		window = flag.Duration("window", 24*time.Hour, "rule backfill window, compacted after each (0: the whole range, then one compaction)")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := bench(ctx, *nSLOs, *files, *days, *run, *dir); err != nil {
+	if err := bench(ctx, *nSLOs, *files, *days, *run, *window, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func bench(ctx context.Context, n, services, days int, runFor time.Duration, dir string) error {
+func bench(ctx context.Context, n, services, days int, runFor, window time.Duration, dir string) error {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "slokeeper-bench-embedded-")
 		if err != nil {
@@ -125,12 +126,12 @@ func bench(ctx context.Context, n, services, days int, runFor time.Duration, dir
 	if _, err := eng.SetRules(ctx, ruleFiles); err != nil {
 		return err
 	}
-	st, err := eng.BackfillRules(ctx, from, start, embedded.BackfillOptions{MinStep: 5 * time.Minute})
+	st, err := eng.BackfillRules(ctx, from, start, embedded.BackfillOptions{MinStep: 5 * time.Minute, CompactEvery: window})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("rule backfill (5m step): %d rules, %d queries, %d samples in %s, peak RSS so far %s\n",
-		st.Rules, st.Queries, st.Samples, st.Took.Round(time.Millisecond), peakRSS())
+	fmt.Printf("rule backfill (5m step, windows of %s): %d rules, %d queries, %d samples in %s, peak RSS so far %s\n",
+		window, st.Rules, st.Queries, st.Samples, st.Took.Round(time.Millisecond), peakRSS())
 	t1 := time.Now()
 	if err := eng.Compact(ctx); err != nil {
 		return err
@@ -142,7 +143,7 @@ func bench(ctx context.Context, n, services, days int, runFor time.Duration, dir
 	if err := gen.Backfill(ctx, eng.Appendable(), start, now, time.Minute); err != nil {
 		return err
 	}
-	if _, err := eng.BackfillRules(ctx, start.Add(time.Millisecond), now, embedded.BackfillOptions{MinStep: 5 * time.Minute}); err != nil {
+	if _, err := eng.BackfillRules(ctx, start.Add(time.Millisecond), now, embedded.BackfillOptions{MinStep: 5 * time.Minute, IncludeEnd: true}); err != nil {
 		return err
 	}
 
@@ -151,7 +152,8 @@ func bench(ctx context.Context, n, services, days int, runFor time.Duration, dir
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(runCtx) }()
 	t2 := time.Now()
-	var reads, budgets int
+	var reads int
+	minBudgets, maxBudgets := -1, 0
 	var worst time.Duration
 	for runCtx.Err() == nil {
 		q0 := time.Now()
@@ -161,9 +163,14 @@ func bench(ctx context.Context, n, services, days int, runFor time.Duration, dir
 		}
 		worst = max(worst, time.Since(q0))
 		reads++
+		budgets := 0
 		if vec, ok := v.(model.Vector); ok {
 			budgets = len(vec)
 		}
+		if minBudgets < 0 || budgets < minBudgets {
+			minBudgets = budgets
+		}
+		maxBudgets = max(maxBudgets, budgets)
 		select {
 		case <-runCtx.Done():
 		case <-time.After(10 * time.Second):
@@ -172,7 +179,7 @@ func bench(ctx context.Context, n, services, days int, runFor time.Duration, dir
 	if err := <-done; err != nil {
 		return err
 	}
-	fmt.Printf("ran %s: %d budget reads (slowest %s), %d budget series\n", time.Since(t2).Round(time.Second), reads, worst.Round(time.Millisecond), budgets)
+	fmt.Printf("ran %s: %d budget reads (slowest %s), %d to %d budget series of %d SLOs\n", time.Since(t2).Round(time.Second), reads, worst.Round(time.Millisecond), minBudgets, maxBudgets, len(res.SLOs))
 	fmt.Printf("total %s, peak RSS (VmHWM) %s\n", time.Since(t0).Round(time.Second), peakRSS())
 	return nil
 }

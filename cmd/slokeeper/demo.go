@@ -154,18 +154,18 @@ func (d *demoSetup) prepare(ctx context.Context, srv *server.Server) error {
 		return fmt.Errorf("backfilling the demo history: %w", err)
 	}
 	raw := time.Since(t0)
-	st, err := eng.BackfillRules(ctx, hist, start, embedded.BackfillOptions{MinStep: 5 * time.Minute})
+	// A day at a time, compacted after each: memory holds a day's samples.
+	st, err := eng.BackfillRules(ctx, hist, start, embedded.BackfillOptions{MinStep: 5 * time.Minute, CompactEvery: 24 * time.Hour})
 	if err != nil {
 		return fmt.Errorf("backfilling the recorded series: %w", err)
-	}
-	if err := eng.Compact(ctx); err != nil {
-		return fmt.Errorf("compacting the demo history: %w", err)
 	}
 	now := time.Now()
 	if err := d.gen.Backfill(ctx, eng.Appendable(), start.Add(time.Millisecond), now, 15*time.Second); err != nil {
 		return fmt.Errorf("backfilling the demo history: %w", err)
 	}
-	if _, err := eng.BackfillRules(ctx, start.Add(time.Millisecond), now, embedded.BackfillOptions{}); err != nil {
+	// Up to now exactly, so every SLO has its budget before the live
+	// groups' first evaluations.
+	if _, err := eng.BackfillRules(ctx, start.Add(time.Millisecond), now, embedded.BackfillOptions{IncludeEnd: true}); err != nil {
 		return fmt.Errorf("backfilling the recorded series: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "demo: %d series, %s of history backfilled in %s, %d recorded samples in %s, ready after %s\n",
