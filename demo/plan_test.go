@@ -98,7 +98,7 @@ func TestPlanFreezesAndLifts(t *testing.T) {
 	if _, err := eng.SetRules(ctx, ruleFiles(t, checkout)); err != nil {
 		t.Fatal(err)
 	}
-	st, err := eng.BackfillRules(ctx, gen.HistoryStart(), end, embedded.BackfillOptions{MinStep: 5 * time.Minute})
+	st, err := eng.BackfillRules(ctx, gen.HistoryStart(), end, embedded.BackfillOptions{MinStep: 5 * time.Minute, CompactAfter: embedded.CompactAfterSamples})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -17,10 +19,12 @@ import (
 // BackfillOptions tune BackfillRules.
 type BackfillOptions struct {
 	// MinStep evaluates groups whose interval is shorter at MinStep instead
-	// (0: every group at its own interval). Evaluation times are multiples
-	// of the step since the Unix epoch, so with MinStep 5m slokeeper's
-	// short group (1m) is recorded on the 5-minute lattice its long group
-	// reads: every long window and the period come out as they would live,
+	// (0: every group at its own interval). Every group is evaluated on
+	// its live grid (the times the rules manager will evaluate it at), a
+	// group stepped by MinStep at the points the file's longest-interval
+	// group reads (groupPhases): with MinStep 5m slokeeper's short group
+	// (1m) is recorded on the 5-minute lattice its long group reads, so
+	// every long window and the period come out as they would live, and
 	// the short windows (5m, 30m, 1h) of the history have one sample every
 	// 5 minutes instead of every minute, for a fifth of the work.
 	MinStep time.Duration
@@ -29,22 +33,22 @@ type BackfillOptions struct {
 	Chunk time.Duration
 	// CommitEvery commits the appender every that many samples (default 100000).
 	CommitEvery int
-	// IncludeEnd also evaluates every rule at to when to is not on the
-	// rule's step lattice. Backfilling up to now before the rules run
-	// live, it leaves every recorded series a sample at now: the live
-	// group's first evaluation (up to one interval later) comes before
-	// the series drops out of the lookback window, so queries at now see
-	// every SLO from the start.
-	IncludeEnd bool
-	// CompactEvery, when set, backfills the range in windows of this
-	// length, oldest first, every rule over a window before the next
-	// window, and compacts after each window (Compact): what is held in
-	// memory (the out-of-order head) is one window's samples instead of
-	// the whole range's. A rule reading a long range (the period) reads
-	// the earlier windows from the blocks. Without it, call Compact
-	// afterwards.
-	CompactEvery time.Duration
+	// CompactAfter, when > 0, bounds the memory of a long backfill: the
+	// range is walked a Chunk at a time (every rule over a chunk, oldest
+	// first, then the next chunk), and the engine compacts (Compact)
+	// whenever that many recorded samples are not compacted yet, and at
+	// the end, so the out-of-order head never holds much more than that.
+	// A rule reading a long range (the period) reads the earlier chunks
+	// from the blocks. Without it, every rule goes over the whole range
+	// in turn (fewest compactions, so fastest for small histories); call
+	// Compact afterwards.
+	CompactAfter int
 }
+
+// CompactAfterSamples is a BackfillOptions.CompactAfter for long
+// histories: a few compactions, each of a few days of a few hundred SLOs'
+// recorded samples (see docs/benchmarks.md for the memory it keeps).
+const CompactAfterSamples = 2_000_000
 
 // BackfillStats say what BackfillRules did.
 type BackfillStats struct {
@@ -61,6 +65,9 @@ type backfillRule struct {
 	query  string
 	labels labels.Labels
 	step   time.Duration
+	// phase: evaluations are at phase past multiples of step, on the
+	// group's live evaluation grid (see groupPhases).
+	phase time.Duration
 	// stepwise is set for expressions with @ start() or @ end(): a range
 	// query would pin them to its own start or end, so they are evaluated
 	// as one instant query per step, as the rules manager does.
@@ -94,32 +101,45 @@ func (e *Engine) BackfillRules(ctx context.Context, from, to time.Time, opts Bac
 		return st, err
 	}
 	st.Rules = len(list)
+	defer func() {
+		if err == nil {
+			e.mu.Lock()
+			if to.After(e.backfilledTo) {
+				e.backfilledTo = to
+			}
+			e.mu.Unlock()
+		}
+	}()
 	defer func() { st.Took = time.Since(start) }()
-	for _, w := range windows(from, to, opts.CompactEvery) {
+	windows := [][2]time.Time{{from, to}}
+	if opts.CompactAfter > 0 {
+		windows = split(from, to, opts.Chunk)
+	}
+	pending := 0
+	for _, w := range windows {
 		for _, r := range list {
-			n, q, err := e.backfillRule(ctx, r, w[0], w[1], opts, opts.IncludeEnd && w[1].Equal(to))
+			n, q, err := e.backfillRule(ctx, r, w[0], w[1], opts)
 			st.Samples += n
 			st.Queries += q
+			pending += n
 			if err != nil {
 				return st, fmt.Errorf("embedded engine: backfilling %s {%s}: %w", r.record, r.labels, err)
 			}
 		}
-		if opts.CompactEvery > 0 {
+		if opts.CompactAfter > 0 && (pending >= opts.CompactAfter || w[1].Equal(to)) {
 			if err := e.Compact(ctx); err != nil {
 				return st, fmt.Errorf("embedded engine: compacting the backfill up to %s: %w", w[1].UTC().Format(time.RFC3339), err)
 			}
+			pending = 0
 		}
 	}
 	return st, nil
 }
 
-// windows splits [from, to] into consecutive closed windows of length
-// every (one window when every <= 0); a window starts a millisecond after
-// the previous one ends, so no evaluation time is in two.
-func windows(from, to time.Time, every time.Duration) [][2]time.Time {
-	if every <= 0 {
-		return [][2]time.Time{{from, to}}
-	}
+// split splits [from, to] into consecutive closed windows of length
+// every; a window starts a millisecond after the previous one ends, so no
+// evaluation time is in two.
+func split(from, to time.Time, every time.Duration) [][2]time.Time {
 	var out [][2]time.Time
 	for ws := from; !ws.After(to); {
 		we := ws.Add(every)
@@ -136,13 +156,17 @@ func windows(from, to time.Time, every time.Duration) [][2]time.Time {
 // evaluate, in dependency order.
 func (e *Engine) backfillList(minStep time.Duration) ([]*backfillRule, error) {
 	files := e.Rules()
+	live := e.livePhases()
 	var list []*backfillRule
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		rgs, err := e.parseRuleFile(name, files[name])
 		if err != nil {
 			return nil, fmt.Errorf("embedded engine: %w", err)
 		}
-		for _, g := range rgs.Groups {
+		phases := groupPhases(rgs.Groups, e.opts.EvaluationInterval, minStep, func(group string) time.Duration {
+			return live[name+"\x00"+group]
+		})
+		for gi, g := range rgs.Groups {
 			step := time.Duration(g.Interval)
 			if step <= 0 {
 				step = e.opts.EvaluationInterval
@@ -162,7 +186,7 @@ func (e *Engine) backfillList(minStep time.Duration) ([]*backfillRule, error) {
 				}
 				br := &backfillRule{
 					record: r.Record, expr: expr, query: r.Expr, labels: lb.Labels(),
-					step: step, reads: map[string]bool{}, index: len(list),
+					step: step, phase: phases[gi], reads: map[string]bool{}, index: len(list),
 				}
 				parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
 					switch n := n.(type) {
@@ -187,6 +211,60 @@ func (e *Engine) backfillList(minStep time.Duration) ([]*backfillRule, error) {
 		}
 	}
 	return dependencyOrder(list), nil
+}
+
+// livePhases are the rules manager's evaluation phases of the loaded
+// groups (by rule file name and group name): a group of interval I is
+// evaluated at phase past multiples of I, phase derived by Prometheus
+// from a hash of the group's name and file.
+func (e *Engine) livePhases() map[string]time.Duration {
+	now := time.Now().UnixNano()
+	out := map[string]time.Duration{}
+	for _, g := range e.rules.RuleGroups() {
+		iv := int64(g.Interval())
+		if iv <= 0 {
+			continue
+		}
+		out[filepath.Base(g.File())+"\x00"+g.Name()] = time.Duration(mod(g.EvalTimestamp(now).UnixNano(), iv))
+	}
+	return out
+}
+
+// groupPhases are the phases at which the groups of one rule file are
+// backfilled, so that the recorded samples are those the live rules
+// manager would have written: each group on its own live grid. A group
+// backfilled at minStep, longer than its interval, is evaluated at the
+// points of its live grid the file's longest-interval group (the one that
+// reads the others over long ranges) reads: for an evaluation of that
+// group at T, the newest point of this group's grid at or before T. So
+// the lattice sums read the same samples in the backfilled history as
+// live, and the history joins the live evaluations without a seam.
+func groupPhases(groups []rulefmt.RuleGroup, defInterval, minStep time.Duration, live func(group string) time.Duration) []time.Duration {
+	interval := func(g rulefmt.RuleGroup) time.Duration {
+		if g.Interval > 0 {
+			return time.Duration(g.Interval)
+		}
+		return defInterval
+	}
+	anchor := -1
+	for i, g := range groups {
+		if anchor < 0 || interval(g) > interval(groups[anchor]) {
+			anchor = i
+		}
+	}
+	out := make([]time.Duration, len(groups))
+	for i, g := range groups {
+		iv := interval(g)
+		step := max(iv, minStep)
+		p := live(g.Name)
+		if step == iv || anchor < 0 {
+			out[i] = time.Duration(mod(int64(p), int64(step)))
+			continue
+		}
+		pa := int64(live(groups[anchor].Name))
+		out[i] = time.Duration(mod(pa-mod(pa-int64(p), int64(iv)), int64(step)))
+	}
+	return out
 }
 
 // dependencyOrder sorts rules so that a rule comes after every other rule
@@ -246,22 +324,30 @@ func dependencyOrder(list []*backfillRule) []*backfillRule {
 	return out
 }
 
-// alignUp returns the first multiple of step at or after t.
-func alignUp(t time.Time, step time.Duration) time.Time {
-	ms := t.UnixMilli()
-	s := step.Milliseconds()
-	r := ms % s
-	if r != 0 {
-		ms += s - r
+// alignUp returns the first time at or after t that is phase past a
+// multiple of step (since the Unix epoch).
+func alignUp(t time.Time, step, phase time.Duration) time.Time {
+	d := alignDown(t, step, phase)
+	if d.Before(t) {
+		d = d.Add(step)
 	}
-	return time.UnixMilli(ms)
+	return d
 }
 
-func (e *Engine) backfillRule(ctx context.Context, r *backfillRule, from, to time.Time, opts BackfillOptions, includeEnd bool) (samples, queries int, err error) {
-	first := alignUp(from, r.step)
-	end := alignDown(to, r.step)
-	extra := includeEnd && !end.Equal(to) && !to.Before(from)
-	if first.After(to) && !extra {
+// alignDown returns the last time at or before t that is phase past a
+// multiple of step.
+func alignDown(t time.Time, step, phase time.Duration) time.Time {
+	ns := t.UnixNano() - int64(phase)
+	return time.Unix(0, ns-mod(ns, int64(step))+int64(phase))
+}
+
+// mod is a modulo n in [0, n).
+func mod(a, n int64) int64 { return ((a % n) + n) % n }
+
+func (e *Engine) backfillRule(ctx context.Context, r *backfillRule, from, to time.Time, opts BackfillOptions) (samples, queries int, err error) {
+	first := alignUp(from, r.step, r.phase)
+	end := alignDown(to, r.step, r.phase)
+	if first.After(to) {
 		return 0, 0, nil
 	}
 	app := e.db.Appender(ctx)
@@ -292,9 +378,6 @@ func (e *Engine) backfillRule(ctx context.Context, r *backfillRule, from, to tim
 			ce = end
 		}
 		ranges = append(ranges, [2]time.Time{cs, ce})
-	}
-	if extra {
-		ranges = append(ranges, [2]time.Time{to, to})
 	}
 	for _, rg := range ranges {
 		if err := ctx.Err(); err != nil {
@@ -342,11 +425,6 @@ func (e *Engine) backfillRule(ctx context.Context, r *backfillRule, from, to tim
 		}
 	}
 	return samples, queries, nil
-}
-
-func alignDown(t time.Time, step time.Duration) time.Time {
-	ms := t.UnixMilli()
-	return time.UnixMilli(ms - ms%step.Milliseconds())
 }
 
 // evalRange evaluates a rule at every step of [start, end], as a range

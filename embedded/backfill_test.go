@@ -2,7 +2,8 @@ package embedded_test
 
 import (
 	"context"
-	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,10 +16,10 @@ import (
 	"github.com/slokeeper/slokeeper/slo"
 )
 
-// TestBackfillRulesWindowed: backfilling the generated rules of an SLO in
-// windows compacted one after the other (CompactEvery) records exactly
+// TestBackfillRulesWindowed: backfilling the generated rules of an SLO a
+// chunk at a time, compacting after each (CompactAfter), records exactly
 // the samples one pass over the whole range records, including the
-// period window that reads the earlier windows from the blocks.
+// period window that reads the earlier chunks from the blocks.
 func TestBackfillRulesWindowed(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -42,12 +43,24 @@ func TestBackfillRulesWindowed(t *testing.T) {
 		t.Fatal(err)
 	}
 	from, to := gen.HistoryStart(), gen.Start()
-	backfill := func(o embedded.BackfillOptions) (*embedded.Engine, embedded.BackfillStats) {
-		eng, err := embedded.Open(ctx, embedded.Options{Dir: t.TempDir(), Retention: 5 * 24 * time.Hour})
+	queries := []string{
+		rules.MetricBudgetRemaining,
+		rules.MetricErrorRatio,
+		rules.MetricBurnRate,
+		`{__name__=~"slo:.+"}`, // every recorded series
+	}
+	// Both runs use the same directory, one after the other: the rules
+	// manager's evaluation grid depends on the rule file's path.
+	dir := filepath.Join(t.TempDir(), "engine")
+	backfill := func(o embedded.BackfillOptions) (embedded.BackfillStats, map[string]string) {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		eng, err := embedded.Open(ctx, embedded.Options{Dir: dir, Retention: 5 * 24 * time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = eng.Close() })
+		defer eng.Close()
 		// A generator simulates forward only: one per engine.
 		if err := newGen().Backfill(ctx, eng.Appendable(), from, to, time.Minute); err != nil {
 			t.Fatal(err)
@@ -62,47 +75,44 @@ func TestBackfillRulesWindowed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if o.CompactEvery == 0 {
+		if o.CompactAfter == 0 {
 			if err := eng.Compact(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
-		return eng, st
+		res := map[string]string{}
+		for _, q := range queries {
+			v, _, _, err := eng.QueryRange(ctx, q, v1.Range{Start: from, End: to, Step: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m := v.(model.Matrix); len(m) == 0 {
+				t.Fatalf("%s: no series", q)
+			}
+			res[q] = v.String()
+		}
+		return st, res
 	}
-	whole, wst := backfill(embedded.BackfillOptions{MinStep: 5 * time.Minute})
-	win, sst := backfill(embedded.BackfillOptions{MinStep: 5 * time.Minute, CompactEvery: 17 * time.Hour})
+	wst, whole := backfill(embedded.BackfillOptions{MinStep: 5 * time.Minute})
+	// A compaction after every 17-hour chunk.
+	sst, win := backfill(embedded.BackfillOptions{MinStep: 5 * time.Minute, Chunk: 17 * time.Hour, CompactAfter: 1})
 	if wst.Samples == 0 || wst.Samples != sst.Samples {
-		t.Fatalf("recorded samples: %d in one pass, %d in windows", wst.Samples, sst.Samples)
+		t.Fatalf("recorded samples: %d in one pass, %d in chunks", wst.Samples, sst.Samples)
 	}
-	r := v1.Range{Start: from, End: to, Step: 5 * time.Minute}
-	for _, q := range []string{
-		rules.MetricBudgetRemaining,
-		rules.MetricErrorRatio,
-		rules.MetricBurnRate,
-		`{__name__=~"slo:.+"}`, // every recorded series
-	} {
-		a, _, _, err := whole.QueryRange(ctx, q, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _, _, err := win.QueryRange(ctx, q, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		am, bm := a.(model.Matrix), b.(model.Matrix)
-		if len(am) == 0 {
-			t.Fatalf("%s: no series", q)
-		}
-		if fmt.Sprint(am) != fmt.Sprint(bm) {
-			t.Errorf("%s differs: %d series in one pass, %d in windows", q, len(am), len(bm))
+	for _, q := range queries {
+		if whole[q] != win[q] {
+			t.Errorf("%s differs between one pass and chunks compacted one after the other", q)
 		}
 	}
 }
 
-// TestBackfillRulesIncludeEnd: with IncludeEnd every recorded series has
-// a sample at the end of the range even off its step lattice, so that
-// the series are seen at once when the rules start running live.
-func TestBackfillRulesIncludeEnd(t *testing.T) {
+// TestBackfillRulesLiveGrid: the backfilled samples are on the grid the
+// rules manager evaluates each group on (a phase Prometheus derives from
+// the group's name and file), the short group stepped by MinStep at the
+// points its long group reads; so the last backfilled sample of every
+// group is less than an interval before its first live evaluation, and
+// the history joins the live samples without a seam.
+func TestBackfillRulesLiveGrid(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s := ratioSLO()
@@ -131,31 +141,89 @@ func TestBackfillRulesIncludeEnd(t *testing.T) {
 	if _, err := eng.SetRules(ctx, map[string][]byte{rules.RuleFileName(s.Service): file}); err != nil {
 		t.Fatal(err)
 	}
-	end := start.Add(-90 * time.Second) // on no rule's lattice
-	stamp := func() float64 {
-		v, _, _, err := eng.Query(ctx, "max(timestamp("+rules.MetricBudgetRemaining+"))", end)
+	end := start.Add(-90 * time.Second)
+	if _, err := eng.BackfillRules(ctx, gen.HistoryStart(), end, embedded.BackfillOptions{MinStep: 5 * time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	// The live grid of each group: its last evaluation time at or before end.
+	last := map[string]time.Time{}
+	for _, g := range eng.RuleGroups() {
+		last[g.Name()] = g.EvalTimestamp(end.UnixNano())
+	}
+	short, long := last["slo:"+s.Service+":short"], last["slo:"+s.Service+":long"]
+	if short.IsZero() || long.IsZero() {
+		t.Fatalf("groups %v", last)
+	}
+	// The short group at the 5m step: the newest point of its 1m grid at
+	// or before the long group's last evaluation.
+	lag := (long.Sub(short)%time.Minute + time.Minute) % time.Minute
+	wantShort := long.Add(-lag)
+	if d := long.Sub(wantShort); d < 0 || d >= time.Minute {
+		t.Fatalf("bad expectation: long %s, short %s", long, wantShort)
+	}
+	stamp := func(q string) time.Time {
+		t.Helper()
+		v, _, _, err := eng.Query(ctx, "max(timestamp("+q+"))", end)
 		if err != nil {
 			t.Fatal(err)
 		}
 		f, ok := vectorValue(t, v)
 		if !ok {
-			t.Fatalf("no budget series at %s", end)
+			t.Fatalf("no %s at %s", q, end)
 		}
-		return f
+		return time.UnixMilli(int64(f*1000 + 0.5))
 	}
-	if _, err := eng.BackfillRules(ctx, gen.HistoryStart(), end, embedded.BackfillOptions{MinStep: 5 * time.Minute}); err != nil {
+	if got := stamp(rules.MetricBudgetRemaining); !got.Equal(long.Truncate(time.Millisecond)) {
+		t.Errorf("last budget sample at %s, want the long group's live evaluation time %s", got, long)
+	}
+	if got := stamp(rules.MetricErrorRatio + `{` + rules.LabelWindow + `="5m"}`); !got.Equal(wantShort.Truncate(time.Millisecond)) {
+		t.Errorf("last 5m ratio sample at %s, want %s (short group's grid, read by the long group at %s)", got, wantShort, long)
+	}
+}
+
+// TestRunCatchesUpAfterBackfill: Run first evaluates the rules over the
+// time since the end of the latest backfill (the minutes a backfill takes
+// would otherwise be a hole in every recorded series), then starts the
+// rules manager.
+func TestRunCatchesUpAfterBackfill(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now().Truncate(time.Second)
+	gen, err := demo.New(demo.Options{SLOs: []slo.SLO{ratioSLO()}, Start: start, History: time.Hour, Seed: 1, Timeline: demo.Timeline{Disabled: true}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got := stamp(); got >= float64(end.Unix()) {
-		t.Fatalf("without IncludeEnd the last budget sample is at %v, want before %v", got, end.Unix())
-	}
-	if _, err := eng.BackfillRules(ctx, end, end, embedded.BackfillOptions{MinStep: 5 * time.Minute, IncludeEnd: true}); err == nil {
-		t.Fatal("an empty range was accepted")
-	}
-	if _, err := eng.BackfillRules(ctx, end.Add(-time.Second), end, embedded.BackfillOptions{MinStep: 5 * time.Minute, IncludeEnd: true}); err != nil {
+	eng, err := embedded.Open(ctx, embedded.Options{Dir: t.TempDir(), Retention: 24 * time.Hour, EvaluationInterval: time.Second})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got := stamp(); got != float64(end.Unix()) {
-		t.Fatalf("with IncludeEnd the last budget sample is at %v, want %v", got, end.Unix())
+	defer eng.Close()
+	if err := gen.Backfill(ctx, eng.Appendable(), gen.HistoryStart(), start, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.SetRules(ctx, map[string][]byte{"demo.rules.yml": []byte(smallRules)}); err != nil {
+		t.Fatal(err)
+	}
+	// The backfill ends 20 seconds ago: as if it had taken that long.
+	end := time.Now().Add(-20 * time.Second)
+	if _, err := eng.BackfillRules(ctx, gen.HistoryStart(), end, embedded.BackfillOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(runCtx) }()
+	time.Sleep(3 * time.Second)
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// One sample a second (the group's interval) over the 20 seconds
+	// before Run: none missing.
+	v, _, _, err := eng.Query(ctx, `count_over_time(job:http_requests:rate1m{job="shop"}[20s])`, end.Add(20*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := vectorValue(t, v); !ok || n < 19 {
+		t.Fatalf("%v samples of the recorded series in the 20 s after the backfill, want about 20", v)
 	}
 }

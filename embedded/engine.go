@@ -116,6 +116,9 @@ type Engine struct {
 	running   bool
 	ran       bool
 	closed    bool
+	// backfilledTo is the end of the latest BackfillRules (Run catches
+	// up from there).
+	backfilledTo time.Time
 }
 
 // Open opens (or creates) the TSDB under opts.Dir and builds the query
@@ -152,10 +155,15 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	maxBlock := min(opts.Retention/10, 31*24*time.Hour)
 	tOpts.MaxBlockDuration = max(maxBlock.Milliseconds(), tOpts.MinBlockDuration)
 	tOpts.WALCompression = compression.Snappy
-	db, err := tsdb.Open(dataDir(opts.Dir), opts.Logger.With("component", "tsdb"), opts.Registerer, tOpts, nil)
+	tsdbLog := slog.New(demoteHandler{Handler: opts.Logger.Handler(), debug: map[string]bool{overlapsExpected: true}})
+	db, err := tsdb.Open(dataDir(opts.Dir), tsdbLog.With("component", "tsdb"), opts.Registerer, tOpts, nil)
 	if err != nil {
 		return nil, fmt.Errorf("embedded engine: opening the TSDB in %s: %w", dataDir(opts.Dir), err)
 	}
+	// Until Run, blocks are cut only by Compact: a backfill decides when
+	// (the TSDB's own loop would cut a long backfilled head into hundreds
+	// of 2-hour blocks and merge them again while the backfill goes on).
+	db.DisableCompactions()
 	p := parser.NewParser(parser.Options{})
 	e := &Engine{
 		opts:   opts,
@@ -231,6 +239,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.ran, e.running = true, true
 	e.mu.Unlock()
+	e.db.EnableCompactions()
 	defer func() {
 		e.mu.Lock()
 		e.running = false
@@ -245,12 +254,44 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.logger.Error("scrape manager stopped", "err", err)
 		}
 	})
+	e.catchUp(ctx)
 	wg.Go(e.rules.Run)
 	<-ctx.Done()
 	e.rules.Stop()
 	e.scrape.Stop()
 	wg.Wait()
 	return nil
+}
+
+// maxCatchUp bounds the time Run backfills the rules over before it starts
+// evaluating them live: the minutes a backfill took, not a downtime.
+const maxCatchUp = 10 * time.Minute
+
+// catchUp backfills the recording rules from the end of the latest
+// BackfillRules to now, on each group's live grid, so that the evaluations
+// the rules manager would have made while the backfill ran are not
+// missing (the manager starts at each group's next evaluation time). It
+// repeats while the previous round took long enough to miss more.
+func (e *Engine) catchUp(ctx context.Context) {
+	e.mu.Lock()
+	from := e.backfilledTo
+	e.mu.Unlock()
+	if from.IsZero() {
+		return
+	}
+	for range 5 {
+		to := time.Now()
+		if to.Sub(from) < 50*time.Millisecond || to.Sub(from) > maxCatchUp {
+			return
+		}
+		st, err := e.BackfillRules(ctx, from.Add(time.Millisecond), to, BackfillOptions{})
+		if err != nil {
+			e.logger.Warn("catching up the rules after the backfill", "err", err)
+			return
+		}
+		e.logger.Debug("rules caught up after the backfill", "from", from, "to", to, "samples", st.Samples)
+		from = to
+	}
 }
 
 // Close closes the TSDB. Call it after Run has returned.
@@ -327,4 +368,40 @@ func (e *Engine) exec(ctx context.Context, q string, qry promql.Query, err error
 	w, i := res.Warnings.AsStrings(q, 0, 0)
 	v, err := toModel(res.Value)
 	return v, w, i, err
+}
+
+// overlapsExpected is the TSDB's warning about overlapping blocks: a
+// backfill writes history behind newer samples, so its blocks overlap the
+// others until the compactor merges them, as designed. Logged at debug
+// level: at warning level, every block reload of a backfill repeated it
+// with the list of every overlap.
+const overlapsExpected = "Overlapping blocks found during reloadBlocks"
+
+// demoteHandler logs the records whose message is in debug at debug level.
+type demoteHandler struct {
+	slog.Handler
+	debug map[string]bool
+}
+
+func (h demoteHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	// A demoted record is only known in Handle; let it through here.
+	return l >= slog.LevelWarn || h.Handler.Enabled(ctx, l)
+}
+
+func (h demoteHandler) Handle(ctx context.Context, r slog.Record) error {
+	if h.debug[r.Message] && r.Level > slog.LevelDebug {
+		r.Level = slog.LevelDebug
+	}
+	if !h.Handler.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h demoteHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return demoteHandler{Handler: h.Handler.WithAttrs(as), debug: h.debug}
+}
+
+func (h demoteHandler) WithGroup(name string) slog.Handler {
+	return demoteHandler{Handler: h.Handler.WithGroup(name), debug: h.debug}
 }

@@ -93,9 +93,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (s *Server, err 
 		return nil, fmt.Errorf("creating the storage directory: %w", err)
 	}
 	s = &Server{cfg: cfg, opts: opts, log: opts.Logger}
+	// On error the returned server is nil: close this one's parts.
+	opened := s
 	defer func() {
 		if err != nil {
-			_ = s.Close()
+			_ = opened.Close()
 		}
 	}()
 	s.st, err = store.Open(ctx, filepath.Join(opts.StoragePath, store.FileName))

@@ -66,3 +66,30 @@ func TestRoutes(t *testing.T) {
 		t.Errorf("dead letters counted: %v, want 2", n)
 	}
 }
+
+// TestNewFailsCleanly: a configuration New cannot start (a notification
+// file in a missing directory) is an error, not a panic, and what New had
+// opened is closed (the database can be opened again).
+func TestNewFailsCleanly(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := config.Parse(filepath.Join(dir, "c.yml"), []byte(
+		"specs: [a.yaml]\nprometheus: {url: 'http://127.0.0.1:1'}\nrules: {mode: files, directory: rules}\n"+
+			"freeze:\n  notifications:\n    file: {path: missing/dir/notifications.jsonl}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{StoragePath: filepath.Join(dir, "data")}
+	if s, err := New(context.Background(), cfg, opts); err == nil || s != nil {
+		t.Fatalf("New = %v, %v; want an error", s, err)
+	} else if !strings.Contains(err.Error(), "notifications.jsonl") {
+		t.Errorf("error %q does not name the file", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "missing", "dir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatalf("New after fixing the directory: %v", err)
+	}
+	_ = s.Close()
+}

@@ -17,11 +17,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -35,23 +38,23 @@ import (
 
 func main() {
 	var (
-		nSLOs  = flag.Int("slos", 200, "number of SLOs")
-		files  = flag.Int("services", 20, "number of services (one spec file each)")
-		days   = flag.Int("days", 14, "days of history")
-		run    = flag.Duration("run", 2*time.Minute, "how long to run scraping and rule evaluation after the backfill")
-		dir    = flag.String("dir", "", "storage directory (default: a temporary one, removed at the end)")
-		window = flag.Duration("window", 24*time.Hour, "rule backfill window, compacted after each (0: the whole range, then one compaction)")
+		nSLOs        = flag.Int("slos", 200, "number of SLOs")
+		files        = flag.Int("services", 20, "number of services (one spec file each)")
+		days         = flag.Int("days", 14, "days of history")
+		run          = flag.Duration("run", 2*time.Minute, "how long to run scraping and rule evaluation after the backfill")
+		dir          = flag.String("dir", "", "storage directory (default: a temporary one, removed at the end)")
+		compactAfter = flag.Int("compact-after", embedded.CompactAfterSamples, "rule backfill: compact whenever that many recorded samples are pending (0: one pass, then one compaction)")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := bench(ctx, *nSLOs, *files, *days, *run, *window, *dir); err != nil {
+	if err := bench(ctx, *nSLOs, *files, *days, *run, *compactAfter, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func bench(ctx context.Context, n, services, days int, runFor, window time.Duration, dir string) error {
+func bench(ctx context.Context, n, services, days int, runFor time.Duration, compactAfter int, dir string) error {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "slokeeper-bench-embedded-")
 		if err != nil {
@@ -94,6 +97,8 @@ func bench(ctx context.Context, n, services, days int, runFor, window time.Durat
 	}
 	defer eng.Close()
 
+	mem := watchMemory()
+	defer close(mem.stop)
 	t0 := time.Now()
 	from := gen.HistoryStart()
 	for d := from; d.Before(start); d = d.Add(24 * time.Hour) {
@@ -109,7 +114,7 @@ func bench(ctx context.Context, n, services, days int, runFor, window time.Durat
 		}
 	}
 	rawTook := time.Since(t0)
-	fmt.Printf("raw backfill (1m step, compacting daily): %s, peak RSS so far %s\n", rawTook.Round(time.Millisecond), peakRSS())
+	fmt.Printf("raw backfill (1m step, compacting daily): %s, %s\n", rawTook.Round(time.Millisecond), mem)
 
 	out, err := rules.Generate(res.SLOs, rules.Options{})
 	if err != nil {
@@ -126,24 +131,24 @@ func bench(ctx context.Context, n, services, days int, runFor, window time.Durat
 	if _, err := eng.SetRules(ctx, ruleFiles); err != nil {
 		return err
 	}
-	st, err := eng.BackfillRules(ctx, from, start, embedded.BackfillOptions{MinStep: 5 * time.Minute, CompactEvery: window})
+	st, err := eng.BackfillRules(ctx, from, start, embedded.BackfillOptions{MinStep: 5 * time.Minute, CompactAfter: compactAfter})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("rule backfill (5m step, windows of %s): %d rules, %d queries, %d samples in %s, peak RSS so far %s\n",
-		window, st.Rules, st.Queries, st.Samples, st.Took.Round(time.Millisecond), peakRSS())
+	fmt.Printf("rule backfill (5m step, compacting after %d samples): %d rules, %d queries, %d samples in %s, %s\n",
+		compactAfter, st.Rules, st.Queries, st.Samples, st.Took.Round(time.Millisecond), mem)
 	t1 := time.Now()
 	if err := eng.Compact(ctx); err != nil {
 		return err
 	}
-	fmt.Printf("compaction: %s, peak RSS so far %s\n", time.Since(t1).Round(time.Millisecond), peakRSS())
+	fmt.Printf("compaction: %s, %s\n", time.Since(t1).Round(time.Millisecond), mem)
 
 	// Close the gap the backfill took: history up to now, then run live.
 	now := time.Now()
 	if err := gen.Backfill(ctx, eng.Appendable(), start, now, time.Minute); err != nil {
 		return err
 	}
-	if _, err := eng.BackfillRules(ctx, start.Add(time.Millisecond), now, embedded.BackfillOptions{MinStep: 5 * time.Minute, IncludeEnd: true}); err != nil {
+	if _, err := eng.BackfillRules(ctx, start.Add(time.Millisecond), now, embedded.BackfillOptions{MinStep: 5 * time.Minute}); err != nil {
 		return err
 	}
 
@@ -180,25 +185,90 @@ func bench(ctx context.Context, n, services, days int, runFor, window time.Durat
 		return err
 	}
 	fmt.Printf("ran %s: %d budget reads (slowest %s), %d to %d budget series of %d SLOs\n", time.Since(t2).Round(time.Second), reads, worst.Round(time.Millisecond), minBudgets, maxBudgets, len(res.SLOs))
-	fmt.Printf("total %s, peak RSS (VmHWM) %s\n", time.Since(t0).Round(time.Second), peakRSS())
+	fmt.Printf("total %s, %s; TSDB on disk %s\n", time.Since(t0).Round(time.Second), mem, dirSize(dir))
 	return nil
 }
 
-// peakRSS reads VmHWM from /proc/self/status.
-func peakRSS() string {
+// procStatus reads kB fields of /proc/self/status (VmHWM, VmRSS,
+// RssAnon, RssFile).
+func procStatus() map[string]int {
+	out := map[string]int{}
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
-		return "unknown"
+		return out
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			var kb int
-			if _, err := fmt.Sscan(strings.TrimSpace(v), &kb); err == nil {
-				return fmt.Sprintf("%.0f MiB", float64(kb)/1024)
-			}
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		var kb int
+		if _, err := fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb); err == nil {
+			out[k] = kb
 		}
 	}
+	return out
+}
+
+// memWatch samples the resident memory every 50ms: the peak of its
+// anonymous part (heap, stacks) and of its file-backed part (the TSDB's
+// memory-mapped blocks and head chunks, page cache the kernel can drop),
+// which VmHWM, their peak sum, does not tell apart.
+type memWatch struct {
+	mu              sync.Mutex
+	peakAnon, peakF int
+	stop            chan struct{}
+}
+
+func watchMemory() *memWatch {
+	w := &memWatch{stop: make(chan struct{})}
+	go func() {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			st := procStatus()
+			w.mu.Lock()
+			w.peakAnon = max(w.peakAnon, st["RssAnon"])
+			w.peakF = max(w.peakF, st["RssFile"])
+			w.mu.Unlock()
+			select {
+			case <-w.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return w
+}
+
+// String is the peaks so far.
+func (w *memWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return fmt.Sprintf("peak RSS (VmHWM) %s; peaks sampled every 50ms: anonymous %.0f MiB, file-backed %.0f MiB",
+		peakRSS(), float64(w.peakAnon)/1024, float64(w.peakF)/1024)
+}
+
+// peakRSS reads VmHWM from /proc/self/status.
+func peakRSS() string {
+	if kb, ok := procStatus()["VmHWM"]; ok {
+		return fmt.Sprintf("%.0f MiB", float64(kb)/1024)
+	}
 	return "unknown"
+}
+
+// dirSize is the size of the files under dir.
+func dirSize(dir string) string {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
 }

@@ -42,7 +42,13 @@ func newDemoSetup(c *serveCmd, stdout io.Writer) (*demoSetup, error) {
 	if c.demoFreezeAfter < 2*time.Minute || c.demoLiftAfter < c.demoFreezeAfter+10*time.Minute {
 		return nil, fmt.Errorf("--demo.freeze-after must be at least 2m and --demo.lift-after at least 10m later (got %s and %s)", c.demoFreezeAfter, c.demoLiftAfter)
 	}
-	d := &demoSetup{c: c, dir: filepath.Join(c.storagePath, "demo")}
+	// Absolute: the generated configuration names files in it, and a
+	// configuration's relative paths are relative to its own directory.
+	dir, err := filepath.Abs(filepath.Join(c.storagePath, "demo"))
+	if err != nil {
+		return nil, fmt.Errorf("the demo directory: %w", err)
+	}
+	d := &demoSetup{c: c, dir: dir}
 	// The demo's state is synthetic: start again each time.
 	if err := os.RemoveAll(d.dir); err != nil {
 		return nil, fmt.Errorf("cleaning %s: %w", d.dir, err)
@@ -146,16 +152,16 @@ func (d *demoSetup) prepare(ctx context.Context, srv *server.Server) error {
 		return fmt.Errorf("loading the demo specs: %w", err)
 	}
 	// History up to the demo's start, then the recorded series over it,
-	// compacted into blocks; then the minutes that took, raw and
-	// recorded, so that the live rules continue without a gap.
+	// compacted into blocks (as it goes when it is long); then the
+	// minutes that took, raw and recorded, so that the live rules
+	// continue without a gap.
 	start, hist := d.gen.Start(), d.gen.HistoryStart()
 	t0 := time.Now()
 	if err := d.gen.Backfill(ctx, eng.Appendable(), hist, start, time.Minute); err != nil {
 		return fmt.Errorf("backfilling the demo history: %w", err)
 	}
 	raw := time.Since(t0)
-	// A day at a time, compacted after each: memory holds a day's samples.
-	st, err := eng.BackfillRules(ctx, hist, start, embedded.BackfillOptions{MinStep: 5 * time.Minute, CompactEvery: 24 * time.Hour})
+	st, err := eng.BackfillRules(ctx, hist, start, embedded.BackfillOptions{MinStep: 5 * time.Minute, CompactAfter: embedded.CompactAfterSamples})
 	if err != nil {
 		return fmt.Errorf("backfilling the recorded series: %w", err)
 	}
@@ -163,9 +169,10 @@ func (d *demoSetup) prepare(ctx context.Context, srv *server.Server) error {
 	if err := d.gen.Backfill(ctx, eng.Appendable(), start.Add(time.Millisecond), now, 15*time.Second); err != nil {
 		return fmt.Errorf("backfilling the demo history: %w", err)
 	}
-	// Up to now exactly, so every SLO has its budget before the live
-	// groups' first evaluations.
-	if _, err := eng.BackfillRules(ctx, start.Add(time.Millisecond), now, embedded.BackfillOptions{IncludeEnd: true}); err != nil {
+	// Up to now, each group on its live evaluation grid: the rules
+	// manager's first evaluations follow the last backfilled ones by one
+	// interval, so every SLO has its budget from the start.
+	if _, err := eng.BackfillRules(ctx, start.Add(time.Millisecond), now, embedded.BackfillOptions{}); err != nil {
 		return fmt.Errorf("backfilling the recorded series: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "demo: %d series, %s of history backfilled in %s, %d recorded samples in %s, ready after %s\n",

@@ -49,11 +49,18 @@ type process struct {
 
 func startProcess(t *testing.T, logName string, env []string, bin string, args ...string) *process {
 	t.Helper()
+	return startProcessIn(t, "", logName, env, bin, args...)
+}
+
+// startProcessIn is startProcess in the working directory dir ("": this one).
+func startProcessIn(t *testing.T, dir, logName string, env []string, bin string, args ...string) *process {
+	t.Helper()
 	lf, err := os.OpenFile(filepath.Join(t.TempDir(), logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	if err := cmd.Start(); err != nil {
@@ -465,9 +472,10 @@ spec:
 	}
 	addr := proctest.FreeAddr(t)
 	base := "http://" + addr
+	// A relative storage path, as make run gives.
 	storage := filepath.Join(dir, "data")
-	startProcess(t, "demo.log", []string{childEnv + "=1"}, os.Args[0], "serve", "--demo", "--demo.specs", specs,
-		"--demo.freeze-after", "2m", "--demo.lift-after", "12m", "--storage.path", storage, "--web.listen-address", addr)
+	startProcessIn(t, dir, "demo.log", []string{childEnv + "=1"}, os.Args[0], "serve", "--demo", "--demo.specs", specs,
+		"--demo.freeze-after", "2m", "--demo.lift-after", "12m", "--storage.path", "data", "--web.listen-address", addr)
 	cl := &gate.Client{URL: base}
 	ctx := context.Background()
 	var seen []string
