@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
+	"os"
+	"runtime/debug"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -19,12 +20,10 @@ import (
 // BackfillOptions tune BackfillRules.
 type BackfillOptions struct {
 	// MinStep evaluates groups whose interval is shorter at MinStep instead
-	// (0: every group at its own interval). Every group is evaluated on
-	// its live grid (the times the rules manager will evaluate it at), a
-	// group stepped by MinStep at the points the file's longest-interval
-	// group reads (groupPhases): with MinStep 5m slokeeper's short group
-	// (1m) is recorded on the 5-minute lattice its long group reads, so
-	// every long window and the period come out as they would live, and
+	// (0: every group at its own interval). Evaluation times are multiples
+	// of the step since the Unix epoch, so with MinStep 5m slokeeper's
+	// short group (1m) is recorded on the 5-minute lattice its long group
+	// reads: every long window and the period come out as they would live,
 	// the short windows (5m, 30m, 1h) of the history have one sample every
 	// 5 minutes instead of every minute, for a fifth of the work.
 	MinStep time.Duration
@@ -43,6 +42,44 @@ type BackfillOptions struct {
 	// in turn (fewest compactions, so fastest for small histories); call
 	// Compact afterwards.
 	CompactAfter int
+}
+
+// backfillGCPercent is the Go GC target while BackfillRules runs: a
+// backfill allocates fast (tens of thousands of range queries) while its
+// live heap stays small, so the default target (100: the heap grows to
+// twice the live heap between collections) costs more memory than the
+// collections it saves cost CPU (docs/benchmarks.md).
+const backfillGCPercent = 25
+
+// gcTarget counts the backfills running in the process: the GC target is
+// the process's, so whoever lowers it first restores it last, whatever
+// engine they belong to. (Package state because the runtime's is.)
+var gcTarget struct {
+	sync.Mutex
+	depth, prev int
+}
+
+// lowerGCTarget sets the GC target to backfillGCPercent, unless the
+// GOGC environment variable chose one, and returns the function that
+// restores it once the last backfill running is done.
+func lowerGCTarget() (restore func()) {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	gcTarget.Lock()
+	if gcTarget.depth == 0 {
+		gcTarget.prev = debug.SetGCPercent(backfillGCPercent)
+	}
+	gcTarget.depth++
+	gcTarget.Unlock()
+	return func() {
+		gcTarget.Lock()
+		defer gcTarget.Unlock()
+		gcTarget.depth--
+		if gcTarget.depth == 0 {
+			debug.SetGCPercent(gcTarget.prev)
+		}
+	}
 }
 
 // CompactAfterSamples is a BackfillOptions.CompactAfter for long
@@ -65,9 +102,6 @@ type backfillRule struct {
 	query  string
 	labels labels.Labels
 	step   time.Duration
-	// phase: evaluations are at phase past multiples of step, on the
-	// group's live evaluation grid (see groupPhases).
-	phase time.Duration
 	// stepwise is set for expressions with @ start() or @ end(): a range
 	// query would pin them to its own start or end, so they are evaluated
 	// as one instant query per step, as the rules manager does.
@@ -101,6 +135,7 @@ func (e *Engine) BackfillRules(ctx context.Context, from, to time.Time, opts Bac
 		return st, err
 	}
 	st.Rules = len(list)
+	defer lowerGCTarget()()
 	defer func() {
 		if err == nil {
 			e.mu.Lock()
@@ -156,17 +191,13 @@ func split(from, to time.Time, every time.Duration) [][2]time.Time {
 // evaluate, in dependency order.
 func (e *Engine) backfillList(minStep time.Duration) ([]*backfillRule, error) {
 	files := e.Rules()
-	live := e.livePhases()
 	var list []*backfillRule
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		rgs, err := e.parseRuleFile(name, files[name])
 		if err != nil {
 			return nil, fmt.Errorf("embedded engine: %w", err)
 		}
-		phases := groupPhases(rgs.Groups, e.opts.EvaluationInterval, minStep, func(group string) time.Duration {
-			return live[name+"\x00"+group]
-		})
-		for gi, g := range rgs.Groups {
+		for _, g := range rgs.Groups {
 			step := time.Duration(g.Interval)
 			if step <= 0 {
 				step = e.opts.EvaluationInterval
@@ -186,7 +217,7 @@ func (e *Engine) backfillList(minStep time.Duration) ([]*backfillRule, error) {
 				}
 				br := &backfillRule{
 					record: r.Record, expr: expr, query: r.Expr, labels: lb.Labels(),
-					step: step, phase: phases[gi], reads: map[string]bool{}, index: len(list),
+					step: step, reads: map[string]bool{}, index: len(list),
 				}
 				parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
 					switch n := n.(type) {
@@ -211,60 +242,6 @@ func (e *Engine) backfillList(minStep time.Duration) ([]*backfillRule, error) {
 		}
 	}
 	return dependencyOrder(list), nil
-}
-
-// livePhases are the rules manager's evaluation phases of the loaded
-// groups (by rule file name and group name): a group of interval I is
-// evaluated at phase past multiples of I, phase derived by Prometheus
-// from a hash of the group's name and file.
-func (e *Engine) livePhases() map[string]time.Duration {
-	now := time.Now().UnixNano()
-	out := map[string]time.Duration{}
-	for _, g := range e.rules.RuleGroups() {
-		iv := int64(g.Interval())
-		if iv <= 0 {
-			continue
-		}
-		out[filepath.Base(g.File())+"\x00"+g.Name()] = time.Duration(mod(g.EvalTimestamp(now).UnixNano(), iv))
-	}
-	return out
-}
-
-// groupPhases are the phases at which the groups of one rule file are
-// backfilled, so that the recorded samples are those the live rules
-// manager would have written: each group on its own live grid. A group
-// backfilled at minStep, longer than its interval, is evaluated at the
-// points of its live grid the file's longest-interval group (the one that
-// reads the others over long ranges) reads: for an evaluation of that
-// group at T, the newest point of this group's grid at or before T. So
-// the lattice sums read the same samples in the backfilled history as
-// live, and the history joins the live evaluations without a seam.
-func groupPhases(groups []rulefmt.RuleGroup, defInterval, minStep time.Duration, live func(group string) time.Duration) []time.Duration {
-	interval := func(g rulefmt.RuleGroup) time.Duration {
-		if g.Interval > 0 {
-			return time.Duration(g.Interval)
-		}
-		return defInterval
-	}
-	anchor := -1
-	for i, g := range groups {
-		if anchor < 0 || interval(g) > interval(groups[anchor]) {
-			anchor = i
-		}
-	}
-	out := make([]time.Duration, len(groups))
-	for i, g := range groups {
-		iv := interval(g)
-		step := max(iv, minStep)
-		p := live(g.Name)
-		if step == iv || anchor < 0 {
-			out[i] = time.Duration(mod(int64(p), int64(step)))
-			continue
-		}
-		pa := int64(live(groups[anchor].Name))
-		out[i] = time.Duration(mod(pa-mod(pa-int64(p), int64(iv)), int64(step)))
-	}
-	return out
 }
 
 // dependencyOrder sorts rules so that a rule comes after every other rule
@@ -324,29 +301,25 @@ func dependencyOrder(list []*backfillRule) []*backfillRule {
 	return out
 }
 
-// alignUp returns the first time at or after t that is phase past a
-// multiple of step (since the Unix epoch).
-func alignUp(t time.Time, step, phase time.Duration) time.Time {
-	d := alignDown(t, step, phase)
+// alignUp returns the first multiple of step (since the Unix epoch) at or
+// after t.
+func alignUp(t time.Time, step time.Duration) time.Time {
+	d := alignDown(t, step)
 	if d.Before(t) {
 		d = d.Add(step)
 	}
 	return d
 }
 
-// alignDown returns the last time at or before t that is phase past a
-// multiple of step.
-func alignDown(t time.Time, step, phase time.Duration) time.Time {
-	ns := t.UnixNano() - int64(phase)
-	return time.Unix(0, ns-mod(ns, int64(step))+int64(phase))
+// alignDown returns the last multiple of step at or before t.
+func alignDown(t time.Time, step time.Duration) time.Time {
+	ns := t.UnixNano()
+	return time.Unix(0, ns-((ns%int64(step))+int64(step))%int64(step))
 }
 
-// mod is a modulo n in [0, n).
-func mod(a, n int64) int64 { return ((a % n) + n) % n }
-
 func (e *Engine) backfillRule(ctx context.Context, r *backfillRule, from, to time.Time, opts BackfillOptions) (samples, queries int, err error) {
-	first := alignUp(from, r.step, r.phase)
-	end := alignDown(to, r.step, r.phase)
+	first := alignUp(from, r.step)
+	end := alignDown(to, r.step)
 	if first.After(to) {
 		return 0, 0, nil
 	}

@@ -49,8 +49,7 @@ func TestBackfillRulesWindowed(t *testing.T) {
 		rules.MetricBurnRate,
 		`{__name__=~"slo:.+"}`, // every recorded series
 	}
-	// Both runs use the same directory, one after the other: the rules
-	// manager's evaluation grid depends on the rule file's path.
+	// Both runs use the same directory, one after the other.
 	dir := filepath.Join(t.TempDir(), "engine")
 	backfill := func(o embedded.BackfillOptions) (embedded.BackfillStats, map[string]string) {
 		if err := os.RemoveAll(dir); err != nil {
@@ -103,81 +102,6 @@ func TestBackfillRulesWindowed(t *testing.T) {
 		if whole[q] != win[q] {
 			t.Errorf("%s differs between one pass and chunks compacted one after the other", q)
 		}
-	}
-}
-
-// TestBackfillRulesLiveGrid: the backfilled samples are on the grid the
-// rules manager evaluates each group on (a phase Prometheus derives from
-// the group's name and file), the short group stepped by MinStep at the
-// points its long group reads; so the last backfilled sample of every
-// group is less than an interval before its first live evaluation, and
-// the history joins the live samples without a seam.
-func TestBackfillRulesLiveGrid(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s := ratioSLO()
-	s.Period = slo.Period{Kind: slo.Rolling, Rolling: 24 * time.Hour}
-	start := time.Now().Truncate(time.Minute)
-	gen, err := demo.New(demo.Options{SLOs: []slo.SLO{s}, Start: start, History: 26 * time.Hour, Seed: 1, Timeline: demo.Timeline{Disabled: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := rules.Generate([]slo.SLO{s}, rules.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	file, err := out.MarshalRuleFile(s.Service)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := embedded.Open(ctx, embedded.Options{Dir: t.TempDir(), Retention: 3 * 24 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	if err := gen.Backfill(ctx, eng.Appendable(), gen.HistoryStart(), start, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eng.SetRules(ctx, map[string][]byte{rules.RuleFileName(s.Service): file}); err != nil {
-		t.Fatal(err)
-	}
-	end := start.Add(-90 * time.Second)
-	if _, err := eng.BackfillRules(ctx, gen.HistoryStart(), end, embedded.BackfillOptions{MinStep: 5 * time.Minute}); err != nil {
-		t.Fatal(err)
-	}
-	// The live grid of each group: its last evaluation time at or before end.
-	last := map[string]time.Time{}
-	for _, g := range eng.RuleGroups() {
-		last[g.Name()] = g.EvalTimestamp(end.UnixNano())
-	}
-	short, long := last["slo:"+s.Service+":short"], last["slo:"+s.Service+":long"]
-	if short.IsZero() || long.IsZero() {
-		t.Fatalf("groups %v", last)
-	}
-	// The short group at the 5m step: the newest point of its 1m grid at
-	// or before the long group's last evaluation.
-	lag := (long.Sub(short)%time.Minute + time.Minute) % time.Minute
-	wantShort := long.Add(-lag)
-	if d := long.Sub(wantShort); d < 0 || d >= time.Minute {
-		t.Fatalf("bad expectation: long %s, short %s", long, wantShort)
-	}
-	stamp := func(q string) time.Time {
-		t.Helper()
-		v, _, _, err := eng.Query(ctx, "max(timestamp("+q+"))", end)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, ok := vectorValue(t, v)
-		if !ok {
-			t.Fatalf("no %s at %s", q, end)
-		}
-		return time.UnixMilli(int64(f*1000 + 0.5))
-	}
-	if got := stamp(rules.MetricBudgetRemaining); !got.Equal(long.Truncate(time.Millisecond)) {
-		t.Errorf("last budget sample at %s, want the long group's live evaluation time %s", got, long)
-	}
-	if got := stamp(rules.MetricErrorRatio + `{` + rules.LabelWindow + `="5m"}`); !got.Equal(wantShort.Truncate(time.Millisecond)) {
-		t.Errorf("last 5m ratio sample at %s, want %s (short group's grid, read by the long group at %s)", got, wantShort, long)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -160,6 +161,17 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded engine: opening the TSDB in %s: %w", dataDir(opts.Dir), err)
 	}
+	// As Prometheus does since 3.0: a GC target of 75 (less memory for a
+	// little CPU), unless GOGC chose one.
+	if os.Getenv("GOGC") == "" {
+		gcTarget.Lock()
+		if gcTarget.depth == 0 {
+			debug.SetGCPercent(prometheusGCPercent)
+		} else {
+			gcTarget.prev = prometheusGCPercent
+		}
+		gcTarget.Unlock()
+	}
 	// Until Run, blocks are cut only by Compact: a backfill decides when
 	// (the TSDB's own loop would cut a long backfilled head into hundreds
 	// of 2-hour blocks and merge them again while the backfill goes on).
@@ -262,6 +274,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	wg.Wait()
 	return nil
 }
+
+// prometheusGCPercent is Prometheus's default Go GC target (3.0 and later).
+const prometheusGCPercent = 75
 
 // maxCatchUp bounds the time Run backfills the rules over before it starts
 // evaluating them live: the minutes a backfill took, not a downtime.

@@ -3,6 +3,8 @@ package embedded
 import (
 	"bytes"
 	"log/slog"
+	"os"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -38,5 +40,26 @@ func TestDemoteHandler(t *testing.T) {
 		if tc.want && (!strings.Contains(out, "level="+tc.wantLevel) || !strings.Contains(out, "component=tsdb")) {
 			t.Errorf("level %s, %q: logged %q, want level %s", tc.level, tc.msg, out, tc.wantLevel)
 		}
+	}
+}
+
+func TestLowerGCTarget(t *testing.T) {
+	if os.Getenv("GOGC") != "" {
+		t.Skip("GOGC is set: backfills leave the GC target alone")
+	}
+	orig := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(orig)
+	a := lowerGCTarget()
+	b := lowerGCTarget() // another backfill, maybe of another engine
+	if got := debug.SetGCPercent(backfillGCPercent); got != backfillGCPercent {
+		t.Fatalf("GC target %d during backfills, want %d", got, backfillGCPercent)
+	}
+	a() // the first one ends first
+	if got := debug.SetGCPercent(backfillGCPercent); got != backfillGCPercent {
+		t.Fatalf("GC target %d while a backfill still runs, want %d", got, backfillGCPercent)
+	}
+	b()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("GC target %d after the backfills, want 100 back", got)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -160,6 +161,9 @@ func bench(ctx context.Context, n, services, days int, runFor time.Duration, com
 	var reads int
 	minBudgets, maxBudgets := -1, 0
 	var worst time.Duration
+	all := map[string]bool{}    // every budget series seen
+	var short []map[string]bool // reads with fewer series
+	var shortAt []time.Duration
 	for runCtx.Err() == nil {
 		q0 := time.Now()
 		v, _, _, err := eng.Query(ctx, rules.MetricBudgetRemaining, time.Now())
@@ -169,9 +173,15 @@ func bench(ctx context.Context, n, services, days int, runFor time.Duration, com
 		worst = max(worst, time.Since(q0))
 		reads++
 		budgets := 0
+		seen := map[string]bool{}
 		if vec, ok := v.(model.Vector); ok {
 			budgets = len(vec)
+			for _, smp := range vec {
+				seen[smp.Metric.String()] = true
+				all[smp.Metric.String()] = true
+			}
 		}
+		short, shortAt = append(short, seen), append(shortAt, time.Since(t2))
 		if minBudgets < 0 || budgets < minBudgets {
 			minBudgets = budgets
 		}
@@ -185,6 +195,18 @@ func bench(ctx context.Context, n, services, days int, runFor time.Duration, com
 		return err
 	}
 	fmt.Printf("ran %s: %d budget reads (slowest %s), %d to %d budget series of %d SLOs\n", time.Since(t2).Round(time.Second), reads, worst.Round(time.Millisecond), minBudgets, maxBudgets, len(res.SLOs))
+	for i, seen := range short {
+		var missing []string
+		for m := range all {
+			if !seen[m] {
+				missing = append(missing, m)
+			}
+		}
+		if len(missing) > 0 {
+			slices.Sort(missing)
+			fmt.Printf("  read %s after Run: %d series missing, e.g. %s\n", shortAt[i].Round(time.Millisecond), len(missing), missing[0])
+		}
+	}
 	fmt.Printf("total %s, %s; TSDB on disk %s\n", time.Since(t0).Round(time.Second), mem, dirSize(dir))
 	return nil
 }
