@@ -84,7 +84,7 @@ func NewHTTPQuerier(address string, rt http.RoundTripper, api v1.API) (*HTTPQuer
 		return nil, fmt.Errorf("parsing the Prometheus URL: %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("Prometheus URL %q: scheme must be http or https", address)
+		return nil, fmt.Errorf("the Prometheus URL %q: scheme must be http or https", address)
 	}
 	if rt == nil {
 		rt = http.DefaultTransport
