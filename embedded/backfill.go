@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -15,17 +16,23 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/storage"
 )
 
 // BackfillOptions tune BackfillRules.
 type BackfillOptions struct {
 	// MinStep evaluates groups whose interval is shorter at MinStep instead
-	// (0: every group at its own interval). Evaluation times are multiples
-	// of the step since the Unix epoch, so with MinStep 5m slokeeper's
-	// short group (1m) is recorded on the 5-minute lattice its long group
-	// reads: every long window and the period come out as they would live,
-	// the short windows (5m, 30m, 1h) of the history have one sample every
-	// 5 minutes instead of every minute, for a fifth of the work.
+	// (0: every group at its own interval). A group evaluated at its own
+	// interval is evaluated at the times the rules manager evaluates it
+	// live (the group's phase, Group.EvalTimestamp), so that a history
+	// and the live evaluations after it are one series: slokeeper's long
+	// group writes its hourly tile once an hour, backfilled or live. A
+	// group evaluated at MinStep is evaluated at the multiples of MinStep
+	// since the Unix epoch: with MinStep 5m slokeeper's short group (1m)
+	// is recorded on the 5-minute lattice its long group reads, so every
+	// long window and the period come out as they would live, and the
+	// short windows (5m, 30m, 1h) of the history have one sample every 5
+	// minutes instead of every minute, for a fifth of the work.
 	MinStep time.Duration
 	// Chunk is the length of one range query (default 1d): it bounds the
 	// memory of one evaluation.
@@ -108,6 +115,9 @@ type backfillRule struct {
 	stepwise bool
 	reads    map[string]bool
 	index    int
+	// phase is the offset of the evaluation times from the multiples of
+	// step since the Unix epoch.
+	phase time.Duration
 }
 
 // BackfillRules evaluates the loaded recording rules over [from, to] and
@@ -191,6 +201,14 @@ func split(from, to time.Time, every time.Duration) [][2]time.Time {
 // evaluate, in dependency order.
 func (e *Engine) backfillList(minStep time.Duration) ([]*backfillRule, error) {
 	files := e.Rules()
+	// A group backfilled at its own interval is evaluated at the times the
+	// rules manager evaluates it live (Prometheus's per-group phase).
+	phases := map[[2]string]time.Duration{}
+	for _, g := range e.rules.RuleGroups() {
+		if iv := g.Interval(); iv > 0 {
+			phases[[2]string{filepath.Base(g.File()), g.Name()}] = time.Duration(g.EvalTimestamp(0).UnixNano() % int64(iv))
+		}
+	}
 	var list []*backfillRule
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		rgs, err := e.parseRuleFile(name, files[name])
@@ -202,7 +220,10 @@ func (e *Engine) backfillList(minStep time.Duration) ([]*backfillRule, error) {
 			if step <= 0 {
 				step = e.opts.EvaluationInterval
 			}
-			step = max(step, minStep)
+			phase := phases[[2]string{name, g.Name}]
+			if minStep > step {
+				step, phase = minStep, 0
+			}
 			for _, r := range g.Rules {
 				if r.Record == "" {
 					continue
@@ -218,6 +239,7 @@ func (e *Engine) backfillList(minStep time.Duration) ([]*backfillRule, error) {
 				br := &backfillRule{
 					record: r.Record, expr: expr, query: r.Expr, labels: lb.Labels(),
 					step: step, reads: map[string]bool{}, index: len(list),
+					phase: phase,
 				}
 				parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
 					switch n := n.(type) {
@@ -318,8 +340,8 @@ func alignDown(t time.Time, step time.Duration) time.Time {
 }
 
 func (e *Engine) backfillRule(ctx context.Context, r *backfillRule, from, to time.Time, opts BackfillOptions) (samples, queries int, err error) {
-	first := alignUp(from, r.step)
-	end := alignDown(to, r.step)
+	first := alignUp(from.Add(-r.phase), r.step).Add(r.phase)
+	end := alignDown(to.Add(-r.phase), r.step).Add(r.phase)
 	if first.After(to) {
 		return 0, 0, nil
 	}
@@ -363,28 +385,11 @@ func (e *Engine) backfillRule(ctx context.Context, r *backfillRule, from, to tim
 		}
 		seen := map[uint64]bool{}
 		for _, s := range mat {
-			lb := labels.NewBuilder(s.Metric)
-			lb.Set(model.MetricNameLabel, r.record)
-			r.labels.Range(func(l labels.Label) { lb.Set(l.Name, l.Value) })
-			ls := lb.Labels()
-			h := ls.Hash()
-			if seen[h] {
-				return samples, queries, fmt.Errorf("vector contains metrics with the same labelset after applying rule labels")
-			}
-			seen[h] = true
-			for _, p := range s.Floats {
-				if _, err := app.Append(0, ls, p.T, p.F); err != nil {
-					return samples, queries, fmt.Errorf("appending %s at %d: %w", ls, p.T, err)
-				}
-				samples++
-				pending++
-			}
-			for _, p := range s.Histograms {
-				if _, err := app.AppendHistogram(0, ls, p.T, nil, p.H); err != nil {
-					return samples, queries, fmt.Errorf("appending %s at %d: %w", ls, p.T, err)
-				}
-				samples++
-				pending++
+			n, err := r.appendSeries(app, s, seen)
+			samples += n
+			pending += n
+			if err != nil {
+				return samples, queries, err
 			}
 			if pending >= opts.CommitEvery {
 				if err := commit(); err != nil {
@@ -398,6 +403,34 @@ func (e *Engine) backfillRule(ctx context.Context, r *backfillRule, from, to tim
 		}
 	}
 	return samples, queries, nil
+}
+
+// appendSeries appends one series of a rule's result under the rule's
+// record name and labels; seen holds the label sets already appended from
+// the same result.
+func (r *backfillRule) appendSeries(app storage.Appender, s promql.Series, seen map[uint64]bool) (samples int, err error) {
+	lb := labels.NewBuilder(s.Metric)
+	lb.Set(model.MetricNameLabel, r.record)
+	r.labels.Range(func(l labels.Label) { lb.Set(l.Name, l.Value) })
+	ls := lb.Labels()
+	h := ls.Hash()
+	if seen[h] {
+		return 0, fmt.Errorf("vector contains metrics with the same labelset after applying rule labels")
+	}
+	seen[h] = true
+	for _, p := range s.Floats {
+		if _, err := app.Append(0, ls, p.T, p.F); err != nil {
+			return samples, fmt.Errorf("appending %s at %d: %w", ls, p.T, err)
+		}
+		samples++
+	}
+	for _, p := range s.Histograms {
+		if _, err := app.AppendHistogram(0, ls, p.T, nil, p.H); err != nil {
+			return samples, fmt.Errorf("appending %s at %d: %w", ls, p.T, err)
+		}
+		samples++
+	}
+	return samples, nil
 }
 
 // evalRange evaluates a rule at every step of [start, end], as a range

@@ -2,8 +2,10 @@ package embedded_test
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,5 +151,135 @@ func TestRunCatchesUpAfterBackfill(t *testing.T) {
 	}
 	if n, ok := vectorValue(t, v); !ok || n < 19 {
 		t.Fatalf("%v samples of the recorded series in the 20 s after the backfill, want about 20", v)
+	}
+}
+
+func TestRunEvaluatesAtTheLivePhase(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now().Truncate(time.Second)
+	gen, err := demo.New(demo.Options{SLOs: []slo.SLO{ratioSLO()}, Start: start, History: time.Hour, Seed: 1, Timeline: demo.Timeline{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := embedded.Open(ctx, embedded.Options{Dir: t.TempDir(), Retention: 24 * time.Hour, EvaluationInterval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	if err := gen.Backfill(ctx, eng.Appendable(), gen.HistoryStart(), start, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	minuteRules := strings.Replace(smallRules, "interval: 1s", "interval: 1m", 1)
+	if _, err := eng.SetRules(ctx, map[string][]byte{"demo.rules.yml": []byte(minuteRules)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.BackfillRules(ctx, gen.HistoryStart(), time.Now(), embedded.BackfillOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	groups := eng.RuleGroups()
+	if len(groups) != 1 {
+		t.Fatalf("%d rule groups, want 1", len(groups))
+	}
+	before := time.Now()
+	phase := groups[0].EvalTimestamp(before.UnixNano())
+	if !phase.After(before.Truncate(time.Minute)) {
+		t.Logf("the group's phase (%s) is before this minute's lattice point: the lattice alone covers it in this run", phase)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(runCtx) }()
+	time.Sleep(time.Second)
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// The manager evaluates the group first at phase + 1m: the latest
+	// sample before it must be at phase or later, or the series would go
+	// more than one interval without a sample.
+	v, _, _, err := eng.Query(ctx, `timestamp(job:http_requests:rate1m{job="shop"})`, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, ok := vectorValue(t, v)
+	if !ok {
+		t.Fatalf("no recorded sample: %v", v)
+	}
+	if got, want := int64(math.Round(latest*1000)), phase.UnixMilli(); got < want {
+		t.Fatalf("latest recorded sample at %s, before the group's live phase %s", time.UnixMilli(got).UTC(), phase)
+	}
+}
+
+// TestBackfillEvaluatesAtTheLivePhase: a group backfilled at its own
+// interval is evaluated when the rules manager would evaluate it live (so
+// an hourly tile, written at the evaluation with minute() >= 55, is written
+// once an hour across the end of a backfill); a group evaluated at MinStep
+// on the multiples of MinStep.
+func TestBackfillEvaluatesAtTheLivePhase(t *testing.T) {
+	const timeRules = `groups:
+  - name: short
+    interval: 1m
+    rules:
+      - record: short_eval_time
+        expr: time()
+  - name: long
+    interval: 5m
+    rules:
+      - record: long_eval_time
+        expr: time()
+`
+	for _, tc := range []struct {
+		name    string
+		minStep time.Duration
+		// live is set for the groups evaluated on their live phase.
+		live map[string]bool
+	}{
+		{name: "own intervals", live: map[string]bool{"short": true, "long": true}},
+		{name: "min step 5m", minStep: 5 * time.Minute, live: map[string]bool{"long": true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			eng, err := embedded.Open(ctx, embedded.Options{Dir: t.TempDir(), Retention: 24 * time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer eng.Close()
+			if _, err := eng.SetRules(ctx, map[string][]byte{"time.rules.yml": []byte(timeRules)}); err != nil {
+				t.Fatal(err)
+			}
+			end := time.Now()
+			if _, err := eng.BackfillRules(ctx, end.Add(-2*time.Hour), end, embedded.BackfillOptions{MinStep: tc.minStep}); err != nil {
+				t.Fatal(err)
+			}
+			for _, g := range eng.RuleGroups() {
+				step := max(g.Interval(), tc.minStep)
+				var phase time.Duration
+				if tc.live[g.Name()] {
+					phase = time.Duration(g.EvalTimestamp(end.UnixNano()).UnixNano() % int64(step))
+				}
+				v, _, _, err := eng.Query(ctx, g.Name()+`_eval_time[3h]`, end)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, ok := v.(model.Matrix)
+				if !ok || len(m) != 1 {
+					t.Fatalf("group %s: %v, want one series", g.Name(), v)
+				}
+				pts := m[0].Values
+				if want := int(2 * time.Hour / step); len(pts) < want-1 || len(pts) > want+1 {
+					t.Fatalf("group %s: %d samples, want about %d", g.Name(), len(pts), want)
+				}
+				for _, p := range pts {
+					ts := p.Timestamp.Time()
+					if off := time.Duration(ts.UnixNano() % int64(step)); off != phase.Truncate(time.Millisecond) {
+						t.Fatalf("group %s: sample at %s, %s past a multiple of %s, want %s", g.Name(), ts.UTC(), off, step, phase)
+					}
+					if float64(p.Value) != float64(p.Timestamp)/1000 {
+						t.Fatalf("group %s: time() = %v at %s", g.Name(), p.Value, ts.UTC())
+					}
+				}
+			}
+		})
 	}
 }

@@ -283,10 +283,12 @@ const prometheusGCPercent = 75
 const maxCatchUp = 10 * time.Minute
 
 // catchUp backfills the recording rules from the end of the latest
-// BackfillRules to now, on each group's live grid, so that the evaluations
-// the rules manager would have made while the backfill ran are not
-// missing (the manager starts at each group's next evaluation time). It
-// repeats while the previous round took long enough to miss more.
+// BackfillRules to now, at the times the rules manager evaluates each group
+// live (BackfillRules with MinStep 0), so that the evaluations the manager
+// would have made while the backfill ran are not missing: the manager
+// evaluates a group first one interval after its latest evaluation time
+// before now, the last one caught up. It repeats while the previous round
+// took long enough to miss more.
 func (e *Engine) catchUp(ctx context.Context) {
 	e.mu.Lock()
 	from := e.backfilledTo
@@ -296,8 +298,11 @@ func (e *Engine) catchUp(ctx context.Context) {
 	}
 	for range 5 {
 		to := time.Now()
-		if to.Sub(from) < 50*time.Millisecond || to.Sub(from) > maxCatchUp {
+		if to.Sub(from) > maxCatchUp {
 			return
+		}
+		if to.Sub(from) < 50*time.Millisecond {
+			break
 		}
 		st, err := e.BackfillRules(ctx, from.Add(time.Millisecond), to, BackfillOptions{})
 		if err != nil {
