@@ -94,14 +94,7 @@ func Parse(res Results) (map[string]*Status, error) {
 		if !ok {
 			return nil, fmt.Errorf("query %s: got a %s, want a vector", kind, v.Type())
 		}
-		m := map[string]string{}
-		for _, smp := range vec {
-			clear(m)
-			for k, lv := range smp.Metric {
-				m[string(k)] = string(lv)
-			}
-			f.add(kind, Sample{Metric: m, Value: float64(smp.Value)})
-		}
+		eachSample(vec, func(s Sample) { f.add(kind, s) })
 	}
 	return f.statuses(), nil
 }

@@ -54,6 +54,12 @@ func streamVector(ctx context.Context, q Querier, query string, ts time.Time, ea
 	if !ok {
 		return nil, fmt.Errorf("got a %s, want a vector", v.Type())
 	}
+	eachSample(vec, each)
+	return w, nil
+}
+
+// eachSample calls each for every sample of vec, in one reused Sample map.
+func eachSample(vec model.Vector, each func(Sample)) {
 	m := map[string]string{}
 	for _, smp := range vec {
 		clear(m)
@@ -62,7 +68,6 @@ func streamVector(ctx context.Context, q Querier, query string, ts time.Time, ea
 		}
 		each(Sample{Metric: m, Value: float64(smp.Value)})
 	}
-	return w, nil
 }
 
 // HTTPQuerier queries a Prometheus-compatible query API (Prometheus,
@@ -177,7 +182,7 @@ func decodeVector(r io.Reader, each func(Sample)) ([]string, error) {
 		warnings                []string
 		sawData                 bool
 	)
-	err := walkObject(dec, func(key string) error {
+	err := walkObject(dec, false, func(key string) error {
 		switch key {
 		case "status":
 			return dec.Decode(&status)
@@ -211,19 +216,8 @@ func decodeVector(r io.Reader, each func(Sample)) ([]string, error) {
 }
 
 func decodeData(dec *json.Decoder, each func(Sample)) error {
-	if tok, err := dec.Token(); err != nil {
-		return err
-	} else if tok == nil { // "data": null
-		return nil
-	} else if tok != json.Delim('{') {
-		return fmt.Errorf("data: got %v, want an object", tok)
-	}
 	resultType := ""
-	for dec.More() {
-		key, err := objectKey(dec)
-		if err != nil {
-			return err
-		}
+	return walkObject(dec, true, func(key string) error {
 		switch key {
 		case "resultType":
 			if err := dec.Decode(&resultType); err != nil {
@@ -232,19 +226,14 @@ func decodeData(dec *json.Decoder, each func(Sample)) error {
 			if resultType != model.ValVector.String() {
 				return fmt.Errorf("got a %s, want a vector", resultType)
 			}
+			return nil
 		case "result":
-			if err := decodeResult(dec, each); err != nil {
-				return err
-			}
+			return decodeResult(dec, each)
 		default:
 			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return err
-			}
+			return dec.Decode(&skip)
 		}
-	}
-	_, err := dec.Token() // '}'
-	return err
+	})
 }
 
 // rawSample is one element of a vector result, decoded into reused memory.
@@ -286,7 +275,7 @@ func decodeResult(dec *json.Decoder, each func(Sample)) error {
 		return nil
 	}
 	if tok != json.Delim('[') {
-		return fmt.Errorf("result: got %v, want an array", tok)
+		return fmt.Errorf("got %v, want an array", tok)
 	}
 	var s rawSample
 	s.Metric = map[string]string{}
@@ -294,7 +283,7 @@ func decodeResult(dec *json.Decoder, each func(Sample)) error {
 		clear(s.Metric)
 		s.Value = sampleValue{}
 		if err := dec.Decode(&s); err != nil {
-			return fmt.Errorf("result: %w", err)
+			return err
 		}
 		if !s.Value.set { // a native histogram sample
 			continue
@@ -306,11 +295,15 @@ func decodeResult(dec *json.Decoder, each func(Sample)) error {
 }
 
 // walkObject reads a JSON object from dec, calling fn for each key with
-// the decoder positioned at its value; fn must consume the value.
-func walkObject(dec *json.Decoder, fn func(key string) error) error {
+// the decoder positioned at its value; fn must consume the value. With
+// nullOK, a null is read as an empty object.
+func walkObject(dec *json.Decoder, nullOK bool, fn func(key string) error) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return err
+	}
+	if tok == nil && nullOK {
+		return nil
 	}
 	if tok != json.Delim('{') {
 		return fmt.Errorf("got %v, want an object", tok)

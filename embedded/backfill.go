@@ -89,6 +89,22 @@ func lowerGCTarget() (restore func()) {
 	}
 }
 
+// setGCTarget sets the process's GC target outside backfills to percent,
+// unless the GOGC environment variable chose one: at once when no
+// backfill runs, else when the last one running ends.
+func setGCTarget(percent int) {
+	if os.Getenv("GOGC") != "" {
+		return
+	}
+	gcTarget.Lock()
+	defer gcTarget.Unlock()
+	if gcTarget.depth == 0 {
+		debug.SetGCPercent(percent)
+	} else {
+		gcTarget.prev = percent
+	}
+}
+
 // CompactAfterSamples is a BackfillOptions.CompactAfter for long
 // histories: a few compactions, each of a few days of a few hundred SLOs'
 // recorded samples (see docs/benchmarks.md for the memory it keeps).

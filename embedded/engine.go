@@ -16,7 +16,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -163,15 +162,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	// As Prometheus does since 3.0: a GC target of 75 (less memory for a
 	// little CPU), unless GOGC chose one.
-	if os.Getenv("GOGC") == "" {
-		gcTarget.Lock()
-		if gcTarget.depth == 0 {
-			debug.SetGCPercent(prometheusGCPercent)
-		} else {
-			gcTarget.prev = prometheusGCPercent
-		}
-		gcTarget.Unlock()
-	}
+	setGCTarget(prometheusGCPercent)
 	// Until Run, blocks are cut only by Compact: a backfill decides when
 	// (the TSDB's own loop would cut a long backfilled head into hundreds
 	// of 2-hour blocks and merge them again while the backfill goes on).
@@ -302,7 +293,7 @@ func (e *Engine) catchUp(ctx context.Context) {
 			return
 		}
 		if to.Sub(from) < 50*time.Millisecond {
-			break
+			return
 		}
 		st, err := e.BackfillRules(ctx, from.Add(time.Millisecond), to, BackfillOptions{})
 		if err != nil {
